@@ -1,0 +1,192 @@
+package scope
+
+import (
+	"errors"
+	"fmt"
+
+	"go.uber.org/multierr"
+)
+
+// ErrGoexit is the outcome an exit sees when the block called [runtime.Goexit],
+// for example through t.FailNow or t.SkipNow. Goexit cannot be stopped: after
+// the exits have run, the goroutine goes on exiting whatever they returned.
+var ErrGoexit = errors.New("scope: block called runtime.Goexit")
+
+// ErrNoYield is returned by Enter (and so by [With]) when a [Generator]'s
+// function returned nil without calling yield.
+var ErrNoYield = errors.New("scope: generator returned without calling yield")
+
+// ErrExtraYield is returned by a [Generator]'s yield when it is called more than
+// once; the final outcome of the block then includes it.
+var ErrExtraYield = errors.New("scope: generator called yield more than once")
+
+// PanicError is the outcome an exit sees when the block panicked.
+//
+// Exits receive it as their error argument; [With] and [Scope.Unwind] panic
+// again with Value itself (never the PanicError) unless an exit replaced the
+// outcome with [Replace].
+type PanicError struct {
+	Value any    // the value the block panicked with
+	Stack []byte // the panicking goroutine's stack, taken when the panic was recovered
+}
+
+// Error returns "panic: " followed by the panic value.
+func (p *PanicError) Error() string {
+	return fmt.Sprintf("panic: %v", p.Value)
+}
+
+// Unwrap returns the panic value when it is an error, so that errors.Is and
+// errors.As reach it (panic(nil) arrives as a *runtime.PanicNilError), and nil
+// otherwise.
+func (p *PanicError) Unwrap() error {
+	err, _ := p.Value.(error)
+	return err
+}
+
+// Replace returns an exit result that replaces the block's outcome with err; a
+// nil err suppresses the outcome. It is the only way for an exit to suppress or
+// substitute an error, like __exit__ returning True in Python.
+//
+// The result means something only when an exit (a [Manager]'s Exit, a [Func]
+// exit, a [Generator]'s function, or an exit in a [Scope]) returns it as is. A
+// block that returns it gets an error saying so; see [With].
+func Replace(err error) error {
+	if err == nil {
+		return suppressAll
+	}
+	return &replacement{err: err}
+}
+
+// suppressAll is Replace(nil), allocated once: Suppress returns it on every
+// match.
+var suppressAll = &replacement{}
+
+// replacement is the marker made by Replace.
+type replacement struct{ err error }
+
+// Error says the marker escaped from where it means something; an exit's
+// result that reaches the rules is never shown to users.
+func (r *replacement) Error() string {
+	if r.err == nil {
+		return "scope: Replace(nil) used outside an exit's result"
+	}
+	return "scope: Replace used outside an exit's result: " + r.err.Error()
+}
+
+func (r *replacement) Unwrap() error { return r.err }
+
+// misplaced is the outcome of a block that returned a Replace marker: a clear
+// error that still reaches the replacement error through Unwrap, and that no
+// exit can mistake for a marker of its own.
+type misplaced struct{ err error }
+
+func (m *misplaced) Error() string {
+	if m.err == nil {
+		return "scope: block returned Replace(nil); only an exit may replace the outcome"
+	}
+	return "scope: block returned Replace(err); only an exit may replace the outcome: " + m.err.Error()
+}
+
+func (m *misplaced) Unwrap() error { return m.err }
+
+// blockOutcome turns what a block returned into the outcome its exits see.
+func blockOutcome(err error) error {
+	if r, ok := err.(*replacement); ok {
+		return &misplaced{err: r.err}
+	}
+	return err
+}
+
+// settle applies an exit's result r to the outcome it was given and returns
+// the new outcome. These are the rules that every exit in the package follows:
+//
+//  1. r == nil: the outcome is unchanged.
+//  2. r was made by Replace(x): the outcome becomes x.
+//  3. the outcome is non-nil and r carries it: r replaces it.
+//  4. otherwise the outcome becomes the combination of both, outcome first.
+func settle(outcome, r error) error {
+	if r == nil {
+		return outcome
+	}
+	if rep, ok := r.(*replacement); ok {
+		return rep.err
+	}
+	if outcome != nil && carries(r, outcome) {
+		return r
+	}
+	return multierr.Append(outcome, r)
+}
+
+// carries reports whether r already holds outcome: errors.Is(r, outcome), or,
+// when outcome is a combination (it has Unwrap() []error), every one of its
+// parts is carried by r.
+//
+// The second half is what makes an exit written as
+// return multierr.Append(err, f.Close()) duplicate nothing: multierr flattens
+// the outcome it is given into a new error whose tree holds the outcome's
+// parts but not the outcome value itself.
+func carries(r, outcome error) bool {
+	if errors.Is(r, outcome) {
+		return true
+	}
+	group, ok := outcome.(interface{ Unwrap() []error })
+	if !ok {
+		return false
+	}
+	parts := group.Unwrap()
+	if len(parts) == 0 {
+		return false
+	}
+	for _, part := range parts {
+		if part != nil && !carries(r, part) {
+			return false
+		}
+	}
+	return true
+}
+
+// firstPanic returns the first *PanicError in err's tree, in the order
+// errors.Is walks it (for a combination, the order the parts happened), or nil.
+func firstPanic(err error) *PanicError {
+	for err != nil {
+		switch e := err.(type) {
+		case *PanicError:
+			return e
+		case interface{ Unwrap() []error }:
+			for _, part := range e.Unwrap() {
+				if p := firstPanic(part); p != nil {
+					return p
+				}
+			}
+			return nil
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// holds reports whether p is in err's tree.
+func holds(err error, p *PanicError) bool {
+	for err != nil {
+		if err == error(p) {
+			return true
+		}
+		switch e := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, part := range e.Unwrap() {
+				if holds(part, p) {
+					return true
+				}
+			}
+			return false
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		default:
+			return false
+		}
+	}
+	return false
+}

@@ -1,0 +1,7 @@
+module github.com/go-scope/scope
+
+go 1.24
+
+require go.uber.org/multierr v1.11.0
+
+require github.com/stretchr/testify v1.12.1 // indirect

@@ -1,0 +1,131 @@
+package scope
+
+import (
+	"io"
+	"sync"
+)
+
+// Manager is a resource with a teardown: Python's __enter__ and __exit__.
+//
+// Enter acquires the resource and returns the value the block uses. If Enter
+// returns an error, nothing was acquired and Exit is not called.
+//
+// Exit releases the resource. It receives the block's outcome (nil, the
+// block's error, a [*PanicError] or [ErrGoexit]) and returns its own result,
+// which the caller ([With], [Scope]) applies to the outcome by the rules in the
+// package documentation. An Exit written the plain Go way, return f.Close(),
+// adds its error to the outcome and never loses the block's; one that wants to
+// suppress or substitute the outcome returns [Replace].
+//
+// A Manager that may be entered again before it exits keeps its entries in a
+// stack and exits them last-in-first-out, as [With] and [Scope] guarantee.
+type Manager[T any] interface {
+	Enter() (T, error)
+	Exit(err error) error
+}
+
+// exiter is the part of every Manager[T] that a Scope keeps: Exit does not
+// depend on T, so one stack holds managers of any type without wrapping them.
+type exiter interface {
+	Exit(err error) error
+}
+
+// Func returns a Manager built from two functions: enter acquires the value,
+// and exit(v, err) releases v, given the block's outcome, and returns a result
+// that follows the same rules as [Manager]'s Exit.
+//
+// The returned Manager may be used by many goroutines at once with [With] and
+// [Enter], which hand v from enter to exit directly. Used through its own
+// Enter and Exit methods it keeps the entered values in a stack, so those
+// calls must nest.
+//
+// Func panics if enter or exit is nil.
+func Func[T any](enter func() (T, error), exit func(v T, err error) error) Manager[T] {
+	if enter == nil {
+		panic("scope: Func called with a nil enter func")
+	}
+	if exit == nil {
+		panic("scope: Func called with a nil exit func")
+	}
+	return &funcManager[T]{enter: enter, exit: exit}
+}
+
+type funcManager[T any] struct {
+	enter   func() (T, error)
+	exit    func(T, error) error
+	entered stack[T]
+}
+
+func (f *funcManager[T]) Enter() (T, error) {
+	v, err := f.enter()
+	if err == nil {
+		f.entered.push(v)
+	}
+	return v, err
+}
+
+func (f *funcManager[T]) Exit(err error) error {
+	return f.exit(f.entered.pop("scope: Exit called on a Func manager that is not entered"), err)
+}
+
+// boundFunc is a Func manager's exit bound to the value its enter returned:
+// what a Scope registers, so that concurrent scopes share no stack.
+type boundFunc[T any] struct {
+	exit func(T, error) error
+	v    T
+}
+
+func (b *boundFunc[T]) Exit(err error) error { return b.exit(b.v, err) }
+
+// Value returns a Manager whose Enter returns v and whose Exit changes
+// nothing: Python's contextlib.nullcontext, for code that takes a Manager when
+// there is nothing to release.
+func Value[T any](v T) Manager[T] {
+	return &valueManager[T]{v: v}
+}
+
+type valueManager[T any] struct{ v T }
+
+func (m *valueManager[T]) Enter() (T, error) { return m.v, nil }
+func (m *valueManager[T]) Exit(error) error  { return nil }
+
+// Closing returns a Manager whose Enter returns v and whose Exit closes it,
+// adding Close's error to the outcome: Python's contextlib.closing.
+func Closing[T io.Closer](v T) Manager[T] {
+	return &closing[T]{v: v}
+}
+
+type closing[T io.Closer] struct{ v T }
+
+func (c *closing[T]) Enter() (T, error) { return c.v, nil }
+func (c *closing[T]) Exit(error) error  { return c.v.Close() }
+
+// stack is a mutex-guarded last-in-first-out stack: how a Manager that must
+// remember something between Enter and Exit survives being entered again
+// before it exits.
+type stack[T any] struct {
+	mu    sync.Mutex
+	items []T
+}
+
+func (s *stack[T]) push(v T) {
+	s.mu.Lock()
+	s.items = append(s.items, v)
+	s.mu.Unlock()
+}
+
+// pop removes and returns the newest item; it panics with msg when there is
+// none, since an Exit without an Enter is a programmer error.
+func (s *stack[T]) pop(msg string) T {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.items)
+	if n == 0 {
+		panic(msg)
+	}
+	v := s.items[n-1]
+	var zero T
+	s.items[n-1] = zero
+	s.items = s.items[:n-1]
+	return v
+}

@@ -1,0 +1,314 @@
+package scope
+
+import (
+	"runtime"
+	"sync"
+)
+
+// Scope is a stack of exits that unwinds last-in-first-out: Python's ExitStack.
+//
+// A zero Scope is empty and ready to use. A Scope must not be copied after
+// first use. All its methods are safe for concurrent use by multiple
+// goroutines, and every exit registered runs exactly once, in whichever
+// unwinding finds it first (Python's ExitStack is not safe for concurrent use).
+//
+// Unwinding ([Scope.Close], [Scope.Exit], [Scope.Unwind]) runs the exits
+// newest first. Each exit sees the current outcome, as changed by the exits
+// that ran before it, and its result changes the outcome by the rules in the
+// package documentation. An exit registered during the unwinding (by an exit,
+// or by another goroutine) runs in that same unwinding, next. An exit that
+// panics or calls [runtime.Goexit] does not stop the unwinding: the remaining
+// exits run, seeing a [*PanicError] or [ErrGoexit], and then the panic or
+// Goexit resumes, with its original value, unless an exit replaced the
+// outcome. When several panics happen, the earliest one resumes. Unwinding is
+// a loop: a Scope with 100,000 exits unwinds in constant stack space.
+//
+// After unwinding, the Scope is empty and can be used again; closing an empty
+// Scope does nothing and returns nil.
+//
+// A *Scope is itself a Manager[*Scope]: used by [With], or entered into an
+// outer Scope with [Enter], its final outcome replaces the block's outcome as
+// is, so a suppression or substitution made inside it reaches the outer block,
+// as an ExitStack inside a with statement does. The same holds for a type that
+// embeds a Scope and uses its Exit method. Registering the method value
+// (s.Push(inner.Exit)) makes an ordinary exit instead, whose result follows the
+// rules.
+//
+// Registering and running an exit costs about two uncontended mutex
+// operations; the first four exits live inside the Scope, so a Scope of up to
+// four exits allocates nothing beyond itself. See BENCHMARKS.md.
+type Scope struct {
+	mu     sync.Mutex
+	exits  []exiter
+	inline [4]exiter // storage for the first exits, so small scopes do not allocate
+}
+
+// replacer marks a Manager whose Exit returns the final outcome itself, to be
+// taken as is: *Scope, and any type that embeds one.
+type replacer interface{ replacesOutcome() }
+
+func (s *Scope) replacesOutcome() {}
+
+// Enter enters m and registers its Exit in s, returning the value m.Enter
+// returned: Python's ExitStack.enter_context.
+//
+// If m.Enter fails, Enter registers nothing and returns its error. A [Func] or
+// [Generator] manager is registered with its own entered value or coroutine,
+// so one such manager may be entered into many scopes at once.
+//
+// Enter panics at once if s or m is nil.
+func Enter[T any](s *Scope, m Manager[T]) (T, error) {
+	if s == nil {
+		panic("scope: Enter called with a nil *Scope")
+	}
+	if m == nil {
+		panic("scope: Enter called with a nil Manager")
+	}
+	var (
+		v   T
+		err error
+		x   exiter
+	)
+	switch m := m.(type) {
+	case *generator[T]:
+		var c *coroutine[T]
+		c, v, err = m.start()
+		x = c
+	case *funcManager[T]:
+		v, err = m.enter()
+		x = &boundFunc[T]{exit: m.exit, v: v}
+	default:
+		v, err = m.Enter()
+		x = m
+	}
+	if err != nil {
+		return v, err
+	}
+	s.push(x)
+	return v, nil
+}
+
+// ExitFunc adapts a function to an exit: Exit(err) calls f(err).
+type ExitFunc func(err error) error
+
+// Exit calls f(err).
+func (f ExitFunc) Exit(err error) error { return f(err) }
+
+// deferFunc is an exit that does not look at the outcome.
+type deferFunc func() error
+
+func (f deferFunc) Exit(error) error { return f() }
+
+// Push registers exit to run when s unwinds: Python's ExitStack.push. exit
+// receives the outcome and its result follows the rules in the package
+// documentation.
+//
+// Push panics at once if s or exit is nil.
+func (s *Scope) Push(exit func(err error) error) {
+	if exit == nil {
+		panic("scope: Scope.Push called with a nil func")
+	}
+	s.push(ExitFunc(exit))
+}
+
+// Defer registers fn to run when s unwinds, without seeing the outcome:
+// Python's ExitStack.callback. The error fn returns is added to the outcome.
+//
+// Defer panics at once if s or fn is nil.
+func (s *Scope) Defer(fn func() error) {
+	if fn == nil {
+		panic("scope: Scope.Defer called with a nil func")
+	}
+	s.push(deferFunc(fn))
+}
+
+func (s *Scope) push(x exiter) {
+	if s == nil {
+		panic("scope: method called on a nil *Scope")
+	}
+	s.mu.Lock()
+	if s.exits == nil {
+		s.exits = s.inline[:0]
+	}
+	s.exits = append(s.exits, x)
+	s.mu.Unlock()
+}
+
+// pop removes and returns the newest exit, or nil when s is empty.
+func (s *Scope) pop() exiter {
+	s.mu.Lock()
+	n := len(s.exits)
+	if n == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	x := s.exits[n-1]
+	s.exits[n-1] = nil
+	s.exits = s.exits[:n-1]
+	s.mu.Unlock()
+	return x
+}
+
+// Move transfers every exit registered in s to a new Scope and returns it,
+// leaving s empty: Python's ExitStack.pop_all. It is how a constructor that
+// acquired several resources hands them to its result once all succeeded.
+//
+// Exits that an unwinding of s in progress has already taken are not moved.
+// Move panics at once if s is nil.
+func (s *Scope) Move() *Scope {
+	if s == nil {
+		panic("scope: Scope.Move called on a nil *Scope")
+	}
+	t := new(Scope)
+	s.mu.Lock()
+	if len(s.exits) <= len(t.inline) {
+		t.exits = append(t.inline[:0], s.exits...)
+		clear(s.exits)
+	} else {
+		t.exits = s.exits
+	}
+	s.exits = nil
+	s.mu.Unlock()
+	return t
+}
+
+// Close unwinds s with a nil starting outcome and returns the final outcome:
+// Python's ExitStack.close. It makes *Scope an io.Closer.
+func (s *Scope) Close() error {
+	return s.Exit(nil)
+}
+
+// Enter returns s itself, so that *Scope is a Manager[*Scope]:
+//
+//	err := scope.With(new(scope.Scope), func(s *scope.Scope) error { ... })
+func (s *Scope) Enter() (*Scope, error) {
+	if s == nil {
+		panic("scope: Scope.Enter called on a nil *Scope")
+	}
+	return s, nil
+}
+
+// Exit unwinds s with err as the starting outcome and returns the final
+// outcome. An exit's panic or Goexit resumes from inside Exit once every exit
+// has run, unless replaced; a panic that err already holds is left to the
+// caller.
+func (s *Scope) Exit(err error) error {
+	if s == nil {
+		panic("scope: Scope.Exit called on a nil *Scope")
+	}
+	return s.unwind(blockOutcome(err))
+}
+
+// Unwind unwinds s when the function that deferred it returns, with the
+// function's outcome as the starting outcome, and stores the final outcome in
+// *errp:
+//
+//	func run() (err error) {
+//		var s scope.Scope
+//		defer s.Unwind(&err)
+//		...
+//	}
+//
+// The starting outcome is *errp when the function returned, a [*PanicError]
+// when it panicked, and [ErrGoexit] when it called [runtime.Goexit] (as
+// t.FailNow does), so a transaction in the scope rolls back rather than commits
+// on either. If the final outcome still holds the function's panic, Unwind
+// panics again with the original value from inside the deferred call, so the
+// crash output keeps the frames that panicked; if an exit replaced it, the
+// function returns normally with the final outcome.
+//
+// Unwind must be called directly by a defer statement, as shown: recover only
+// works there. Go gives a deferred call no public way to tell a Goexit from a
+// normal return (recover returns nil for both), so when there is no panic
+// Unwind looks at its caller's frame: during a Goexit the function that calls
+// the deferred functions is runtime.Goexit itself, on a normal return it is the
+// function that deferred. This relies on runtime.Callers hiding the
+// compiler's defer wrappers, as it has since Go 1.12 and still does, and it
+// costs about a microsecond per Unwind; see BENCHMARKS.md.
+//
+// Unwind panics if s is nil. If errp is nil it still unwinds s, then panics,
+// since it would have nowhere to store the final outcome.
+func (s *Scope) Unwind(errp *error) {
+	if s == nil {
+		panic("scope: Scope.Unwind called on a nil *Scope")
+	}
+	p := recover()
+	var (
+		outcome error
+		pe      *PanicError
+	)
+	switch {
+	case p != nil:
+		pe = newPanicError(p)
+		outcome = pe
+	case goexiting():
+		outcome = ErrGoexit
+	case errp != nil:
+		outcome = *errp
+	}
+	final := s.unwind(blockOutcome(outcome))
+	if pe != nil && holds(final, pe) {
+		if errp != nil {
+			*errp = final
+		}
+		panic(p)
+	}
+	if errp == nil {
+		panic("scope: Scope.Unwind called with a nil *error")
+	}
+	*errp = final
+}
+
+// goexiting reports whether the deferred call that called it (two frames up)
+// is being run by runtime.Goexit.
+func goexiting() bool {
+	var pcs [1]uintptr
+	// Skip runtime.Callers, goexiting and Unwind: the next frame is the one
+	// that called the deferred Unwind.
+	if runtime.Callers(3, pcs[:]) == 0 {
+		return false
+	}
+	frame, _ := runtime.CallersFrames(pcs[:]).Next()
+	return frame.Function == "runtime.Goexit"
+}
+
+// unwind pops and runs exits until s is empty and returns the final outcome.
+func (s *Scope) unwind(outcome error) error {
+	for x := s.pop(); x != nil; x = s.pop() {
+		outcome = s.runExit(x, outcome)
+	}
+	return outcome
+}
+
+// runExit runs one exit and returns the new outcome. If the exit panics or
+// calls Goexit, the rest of the unwinding runs from runExit's deferred call,
+// on top of the exit's frames, and the panic or Goexit resumes from there.
+// This is the only recursion in unwinding: one level per failing exit.
+func (s *Scope) runExit(x exiter, outcome error) (final error) {
+	normal := false
+	defer func() {
+		if normal {
+			return
+		}
+		p := recover()
+		if p == nil {
+			// Goexit: finish the unwinding; the goroutine then goes on
+			// exiting.
+			final = s.unwind(settle(outcome, ErrGoexit))
+			return
+		}
+		pe := newPanicError(p)
+		final = s.unwind(settle(outcome, pe))
+		if firstPanic(final) == pe {
+			panic(p)
+		}
+		// An earlier panic is in the outcome (the block's, or another
+		// exit's): that one resumes, from whoever recovered it.
+	}()
+	r := x.Exit(outcome)
+	normal = true
+	if _, ok := x.(replacer); ok {
+		return r
+	}
+	return settle(outcome, r)
+}
