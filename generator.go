@@ -71,7 +71,7 @@ func (g *generator[T]) with(body func(T) error) error {
 			return ErrExtraYield
 		}
 		yielded = true
-		outcome, pe = callBody(body, v)
+		pe, outcome = callBody(body, v)
 		return outcome
 	})
 	returned = true
@@ -86,8 +86,8 @@ func (g *generator[T]) with(body func(T) error) error {
 }
 
 // callBody runs body(v) and returns its outcome, recovering a panic into a
-// *PanicError. A Goexit cannot be recovered: it goes on through the caller.
-func callBody[T any](body func(T) error, v T) (outcome error, pe *PanicError) {
+// *PanicError, which it returns both as pe and as the outcome. A Goexit cannot be recovered: it goes on through the caller.
+func callBody[T any](body func(T) error, v T) (pe *PanicError, outcome error) {
 	normal := false
 	defer func() {
 		if normal {
@@ -100,7 +100,7 @@ func callBody[T any](body func(T) error, v T) (outcome error, pe *PanicError) {
 	}()
 	outcome = blockOutcome(body(v))
 	normal = true
-	return outcome, nil
+	return nil, outcome
 }
 
 // enterError is Enter's error when gen returned r without yielding.

@@ -77,6 +77,28 @@ type boundFunc[T any] struct {
 
 func (b *boundFunc[T]) Exit(err error) error { return b.exit(b.v, err) }
 
+// boundManager is a Manager whose enter returns, with the value, an exit bound
+// to that entry and holding whatever it must restore. With and Enter take the
+// bound exit directly; its own Enter and Exit keep the bound exits in a
+// stack. It is how the managers of this package that save state (Chdir,
+// Setenv, Swap, WriteFileAtomic) stay reentrant and safe to share.
+type boundManager[T any] struct {
+	enter   func() (T, exiter, error)
+	entered stack[exiter]
+}
+
+func (b *boundManager[T]) Enter() (T, error) {
+	v, x, err := b.enter()
+	if err == nil {
+		b.entered.push(x)
+	}
+	return v, err
+}
+
+func (b *boundManager[T]) Exit(err error) error {
+	return b.entered.pop("scope: Exit called on a Manager that is not entered").Exit(err)
+}
+
 // Value returns a Manager whose Enter returns v and whose Exit changes
 // nothing: Python's contextlib.nullcontext, for code that takes a Manager when
 // there is nothing to release.

@@ -77,6 +77,8 @@ func Enter[T any](s *Scope, m Manager[T]) (T, error) {
 	case *funcManager[T]:
 		v, err = m.enter()
 		x = &boundFunc[T]{exit: m.exit, v: v}
+	case *boundManager[T]:
+		v, x, err = m.enter()
 	default:
 		v, err = m.Enter()
 		x = m
@@ -105,6 +107,9 @@ func (f deferFunc) Exit(error) error { return f() }
 //
 // Push panics at once if s or exit is nil.
 func (s *Scope) Push(exit func(err error) error) {
+	if s == nil {
+		panic("scope: Scope.Push called on a nil *Scope")
+	}
 	if exit == nil {
 		panic("scope: Scope.Push called with a nil func")
 	}
@@ -116,6 +121,9 @@ func (s *Scope) Push(exit func(err error) error) {
 //
 // Defer panics at once if s or fn is nil.
 func (s *Scope) Defer(fn func() error) {
+	if s == nil {
+		panic("scope: Scope.Defer called on a nil *Scope")
+	}
 	if fn == nil {
 		panic("scope: Scope.Defer called with a nil func")
 	}
@@ -123,9 +131,6 @@ func (s *Scope) Defer(fn func() error) {
 }
 
 func (s *Scope) push(x exiter) {
-	if s == nil {
-		panic("scope: method called on a nil *Scope")
-	}
 	s.mu.Lock()
 	if s.exits == nil {
 		s.exits = s.inline[:0]

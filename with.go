@@ -44,7 +44,13 @@ func With[T any](m Manager[T], body func(T) error) error {
 		if err != nil {
 			return err
 		}
-		return run(v, body, m.exit, m)
+		return run(v, body, m.exit, nil)
+	case *boundManager[T]:
+		v, x, err := m.enter()
+		if err != nil {
+			return err
+		}
+		return run(v, body, nil, x)
 	}
 	v, err := m.Enter()
 	if err != nil {
@@ -70,12 +76,12 @@ func WithResult[T, R any](m Manager[T], body func(T) (R, error)) (R, error) {
 }
 
 // run runs body(v) and then the exit: fn(v, outcome) when fn is non-nil,
-// m.Exit(outcome) otherwise.
+// x.Exit(outcome) otherwise.
 //
 // It is one function with a single deferred closure so that the compiler
 // open-codes the defer and keeps the closure on the stack: a With over a lock
 // allocates nothing.
-func run[T any](v T, body func(T) error, fn func(T, error) error, m Manager[T]) (err error) {
+func run[T any](v T, body func(T) error, fn func(T, error) error, x exiter) (err error) {
 	normal := false
 	defer func() {
 		if normal {
@@ -91,7 +97,7 @@ func run[T any](v T, body func(T) error, fn func(T, error) error, m Manager[T]) 
 			pe = newPanicError(p)
 			outcome = pe
 		}
-		err = exitWith(v, outcome, fn, m)
+		err = exitWith(v, outcome, fn, x)
 		if pe != nil && holds(err, pe) {
 			panic(p)
 		}
@@ -99,17 +105,17 @@ func run[T any](v T, body func(T) error, fn func(T, error) error, m Manager[T]) 
 	}()
 	err = blockOutcome(body(v))
 	normal = true
-	return exitWith(v, err, fn, m)
+	return exitWith(v, err, fn, x)
 }
 
 // exitWith calls the exit with outcome and applies the rules to its result.
-func exitWith[T any](v T, outcome error, fn func(T, error) error, m Manager[T]) error {
+func exitWith[T any](v T, outcome error, fn func(T, error) error, x exiter) error {
 	var r error
 	if fn != nil {
 		r = fn(v, outcome)
 	} else {
-		r = m.Exit(outcome)
-		if _, ok := m.(replacer); ok {
+		r = x.Exit(outcome)
+		if _, ok := x.(replacer); ok {
 			// A nested Scope returns its final outcome, which already
 			// includes this one.
 			return r
