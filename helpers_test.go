@@ -37,10 +37,15 @@ func runChild(t *testing.T, name string, env ...string) (string, error) {
 	if _, ok := children[name]; !ok {
 		t.Fatalf("no child scenario %q", name)
 	}
+	out, err := childCmd(name, env...).CombinedOutput()
+	return string(out), err
+}
+
+// childCmd is the command that re-runs the test binary as child scenario name.
+func childCmd(name string, env ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), childEnv+"="+name), env...)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	return cmd
 }
 
 // inGoroutine runs fn in a new goroutine and reports whether fn returned

@@ -2,7 +2,10 @@ package scope_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
 	"runtime"
 	"testing"
 
@@ -254,4 +257,38 @@ func TestWithCrashOutputKeepsFrames(t *testing.T) {
 	assert.Equal(t, 2, exit.ExitCode(), "exit code of an unrecovered panic")
 	assert.Contains(t, out, "panic: crash in the block [recovered, repanicked]", "the original value, not a wrapper")
 	assert.Contains(t, out, "scope_test.panickingFunction(", "the crash output names the panicking function")
+}
+
+// TestFailNowIsGoexit runs itself in a child process where two subtests call
+// t.FailNow inside a block: the child fails, as it should, and its output
+// shows that the exits saw ErrGoexit, not success.
+func TestFailNowIsGoexit(t *testing.T) {
+	if os.Getenv("SCOPE_FAILNOW") == "1" {
+		exit := func(name string) func(error) error {
+			return func(err error) error {
+				fmt.Printf("%s exit saw: %v\n", name, err)
+				return nil
+			}
+		}
+		t.Run("With", func(t *testing.T) {
+			m := scope.Func(func() (int, error) { return 0, nil }, func(_ int, err error) error { return exit("With")(err) })
+			_ = scope.With(m, func(int) error { t.FailNow(); return nil })
+		})
+		t.Run("Unwind", func(t *testing.T) {
+			_ = func() (err error) {
+				var s scope.Scope
+				defer s.Unwind(&err)
+				s.Push(exit("Unwind"))
+				t.FailNow()
+				return nil
+			}()
+		})
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFailNowIsGoexit$", "-test.v")
+	cmd.Env = append(os.Environ(), "SCOPE_FAILNOW=1")
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "the child's subtests fail by design:\n%s", out)
+	assert.Contains(t, string(out), "With exit saw: scope: block called runtime.Goexit")
+	assert.Contains(t, string(out), "Unwind exit saw: scope: block called runtime.Goexit")
 }

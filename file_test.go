@@ -1,0 +1,193 @@
+package scope_test
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-scope/scope"
+)
+
+// blockEndings are the four ways a block can end, for managers that must be
+// right on each.
+var blockEndings = []struct {
+	name string
+	end  func() error
+}{
+	{"success", func() error { return nil }},
+	{"error", func() error { return errBody }},
+	{"panic", func() error { panic("boom") }},
+	{"Goexit", func() error { runtime.Goexit(); return nil }},
+}
+
+// within runs body under m in its own goroutine, so that any ending, Goexit
+// included, comes back as With's result (nil for a panic or Goexit).
+func within[T any](m scope.Manager[T], body func(T) error) (err error) {
+	inGoroutine(func() {
+		defer func() { _ = recover() }()
+		err = scope.With(m, body)
+	})
+	return err
+}
+
+func TestOpenCreateCloseOnEveryPath(t *testing.T) {
+	dir := t.TempDir()
+	managers := map[string]func(name string) scope.Manager[*os.File]{
+		"Create":   scope.Create,
+		"Open":     scope.Open,
+		"OpenFile": func(name string) scope.Manager[*os.File] { return scope.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600) },
+	}
+	for mname, mk := range managers {
+		for _, ending := range blockEndings {
+			t.Run(mname+"/"+ending.name, func(t *testing.T) {
+				name := filepath.Join(dir, mname)
+				require.NoError(t, os.WriteFile(name, []byte("x"), 0o600))
+				var file *os.File
+				_ = within(mk(name), func(f *os.File) error { file = f; return ending.end() })
+				require.NotNil(t, file)
+				assert.ErrorIs(t, file.Close(), os.ErrClosed, "the file is closed after the block")
+			})
+		}
+	}
+}
+
+func TestOpenMissingFile(t *testing.T) {
+	ran := false
+	err := scope.With(scope.Open(filepath.Join(t.TempDir(), "missing")), func(*os.File) error { ran = true; return nil })
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	assert.False(t, ran)
+}
+
+func TestCreateTempRemovedOnEveryPath(t *testing.T) {
+	dir := t.TempDir()
+	for _, ending := range blockEndings {
+		t.Run(ending.name, func(t *testing.T) {
+			var name string
+			_ = within(scope.CreateTemp(dir, "tmp*"), func(f *os.File) error {
+				name = f.Name()
+				_, err := f.WriteString("data")
+				require.NoError(t, err)
+				return ending.end()
+			})
+			assert.NoFileExists(t, name)
+		})
+	}
+}
+
+func TestMkdirTempRemovedOnEveryPath(t *testing.T) {
+	parent := t.TempDir()
+	for _, ending := range blockEndings {
+		t.Run(ending.name, func(t *testing.T) {
+			var dir string
+			_ = within(scope.MkdirTemp(parent, "d*"), func(d string) error {
+				dir = d
+				require.NoError(t, os.MkdirAll(filepath.Join(d, "a", "b"), 0o700))
+				require.NoError(t, os.WriteFile(filepath.Join(d, "a", "b", "f"), []byte("x"), 0o600))
+				return ending.end()
+			})
+			assert.NoDirExists(t, dir, "removed with everything inside")
+		})
+	}
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	for _, ending := range blockEndings {
+		t.Run(ending.name, func(t *testing.T) {
+			dir := t.TempDir()
+			name := filepath.Join(dir, "config")
+			require.NoError(t, os.WriteFile(name, []byte("old"), 0o600))
+			_ = within(scope.WriteFileAtomic(name, 0o640), func(f *os.File) error {
+				_, err := f.WriteString("new")
+				require.NoError(t, err)
+				return ending.end()
+			})
+			got, err := os.ReadFile(name)
+			require.NoError(t, err)
+			entries, err := os.ReadDir(dir)
+			require.NoError(t, err)
+			assert.Len(t, entries, 1, "no temporary file is left behind")
+			if ending.name == "success" {
+				assert.Equal(t, "new", string(got))
+				info, err := os.Stat(name)
+				require.NoError(t, err)
+				assert.Equal(t, os.FileMode(0o640), info.Mode().Perm())
+				return
+			}
+			assert.Equal(t, "old", string(got), "a failed block leaves the old content")
+		})
+	}
+}
+
+func TestWriteFileAtomicPublishFails(t *testing.T) {
+	// Renaming a file over a non-empty directory fails: the error is the
+	// outcome and the temporary file goes.
+	dir := t.TempDir()
+	name := filepath.Join(dir, "target")
+	require.NoError(t, os.MkdirAll(filepath.Join(name, "inside"), 0o700))
+	err := scope.With(scope.WriteFileAtomic(name, 0o600), func(f *os.File) error {
+		_, err := f.WriteString("data")
+		return err
+	})
+	var linkErr *os.LinkError
+	assert.ErrorAs(t, err, &linkErr)
+	entries, _ := os.ReadDir(dir)
+	assert.Len(t, entries, 1, "only the directory remains")
+}
+
+func TestWriteFileAtomicReadersNeverSeeTornFile(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "data")
+	versions := [][]byte{bytes.Repeat([]byte("a"), 1<<16), bytes.Repeat([]byte("b"), 1<<17)}
+	require.NoError(t, os.WriteFile(name, versions[0], 0o600))
+
+	var (
+		stop  atomic.Bool
+		torn  atomic.Int64
+		reads atomic.Int64
+		wg    sync.WaitGroup
+	)
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				got, err := os.ReadFile(name)
+				if err != nil || !(bytes.Equal(got, versions[0]) || bytes.Equal(got, versions[1])) {
+					torn.Add(1)
+				}
+				reads.Add(1)
+			}
+		}()
+	}
+	for i := range 200 {
+		v := versions[(i+1)%2]
+		err := scope.With(scope.WriteFileAtomic(name, 0o600), func(f *os.File) error {
+			// Write in pieces, so a non-atomic writer would be caught half way.
+			for off := 0; off < len(v); off += 4096 {
+				if _, err := f.Write(v[off:min(off+4096, len(v))]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		require.NoError(t, err)
+	}
+	stop.Store(true)
+	wg.Wait()
+	assert.Positive(t, reads.Load())
+	assert.Zero(t, torn.Load(), "a reader saw a partial or missing file in %d reads", reads.Load())
+}
+
+func TestWriteFileAtomicMissingDir(t *testing.T) {
+	err := scope.With(scope.WriteFileAtomic(filepath.Join(t.TempDir(), "no", "such", "f"), 0o600),
+		func(*os.File) error { return errors.New("must not run") })
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+}
