@@ -3,6 +3,7 @@ package scope
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Scope is a stack of exits that unwinds last-in-first-out: Python's ExitStack.
@@ -38,9 +39,10 @@ import (
 // operations; the first four exits live inside the Scope, so a Scope of up to
 // four exits allocates nothing beyond itself. See BENCHMARKS.md.
 type Scope struct {
-	mu     sync.Mutex
-	exits  []exiter
-	inline [4]exiter // storage for the first exits, so small scopes do not allocate
+	mu      sync.Mutex
+	exits   []exiter     // registered, not yet taken by an unwinding; guarded by mu
+	pending atomic.Int32 // len(exits), readable without mu
+	inline  [4]exiter    // storage for the first exits, so small scopes do not allocate
 }
 
 // replacer marks a Manager whose Exit returns the final outcome itself, to be
@@ -135,23 +137,18 @@ func (s *Scope) push(x exiter) {
 	if s.exits == nil {
 		s.exits = s.inline[:0]
 	}
-	s.exits = append(s.exits, x)
-	s.mu.Unlock()
-}
-
-// pop removes and returns the newest exit, or nil when s is empty.
-func (s *Scope) pop() exiter {
-	s.mu.Lock()
-	n := len(s.exits)
-	if n == 0 {
-		s.mu.Unlock()
-		return nil
+	if len(s.exits) == cap(s.exits) {
+		// Grow by four times, not append's two: a Scope that outgrows its
+		// inline room usually holds many exits, and each growth is an
+		// allocation and a copy under the lock.
+		grown := make([]exiter, len(s.exits), 4*cap(s.exits))
+		copy(grown, s.exits)
+		clear(s.exits)
+		s.exits = grown
 	}
-	x := s.exits[n-1]
-	s.exits[n-1] = nil
-	s.exits = s.exits[:n-1]
+	s.exits = append(s.exits, x)
+	s.pending.Store(int32(len(s.exits)))
 	s.mu.Unlock()
-	return x
 }
 
 // Move transfers every exit registered in s to a new Scope and returns it,
@@ -172,7 +169,9 @@ func (s *Scope) Move() *Scope {
 	} else {
 		t.exits = s.exits
 	}
+	t.pending.Store(int32(len(t.exits)))
 	s.exits = nil
+	s.pending.Store(0)
 	s.mu.Unlock()
 	return t
 }
@@ -277,19 +276,28 @@ func goexiting() bool {
 	return frame.Function == "runtime.Goexit"
 }
 
-// unwind pops and runs exits until s is empty and returns the final outcome.
+// unwind runs every exit in s, newest first, and returns the final outcome.
 func (s *Scope) unwind(outcome error) error {
-	for x := s.pop(); x != nil; x = s.pop() {
-		outcome = s.runExit(x, outcome)
-	}
-	return outcome
+	u := unwinding{s: s}
+	return u.run(outcome)
 }
 
-// runExit runs one exit and returns the new outcome. If the exit panics or
-// calls Goexit, the rest of the unwinding runs from runExit's deferred call,
-// on top of the exit's frames, and the panic or Goexit resumes from there.
-// This is the only recursion in unwinding: one level per failing exit.
-func (s *Scope) runExit(x exiter, outcome error) (final error) {
+// unwinding is one run of a Scope's exits. Exits held inline in the Scope are
+// popped one by one; a heap array of them is taken whole, one lock for the
+// lot rather than one per exit. After each exit it checks whether a newer one
+// was registered meanwhile: that one runs next.
+type unwinding struct {
+	s     *Scope
+	batch []exiter // taken from s; runs from the end
+}
+
+// run runs the exits and returns the final outcome.
+//
+// One deferred call covers the whole loop. If an exit panics or calls Goexit,
+// the deferred call runs the rest of the unwinding, on top of the failing
+// exit's frames, and the panic or Goexit resumes from there. This is the only
+// recursion in unwinding: one level per failing exit.
+func (u *unwinding) run(outcome error) (final error) {
 	normal := false
 	defer func() {
 		if normal {
@@ -299,21 +307,56 @@ func (s *Scope) runExit(x exiter, outcome error) (final error) {
 		if p == nil {
 			// Goexit: finish the unwinding; the goroutine then goes on
 			// exiting.
-			final = s.unwind(settle(outcome, ErrGoexit))
+			final = u.run(settle(outcome, ErrGoexit))
 			return
 		}
 		pe := newPanicError(p)
-		final = s.unwind(settle(outcome, pe))
+		final = u.run(settle(outcome, pe))
 		if firstPanic(final) == pe {
 			panic(p)
 		}
 		// An earlier panic is in the outcome (the block's, or another
 		// exit's): that one resumes, from whoever recovered it.
 	}()
-	r := x.Exit(outcome)
-	normal = true
-	if _, ok := x.(replacer); ok {
-		return r
+	for x := u.next(); x != nil; x = u.next() {
+		outcome = exitResult(x, outcome, x.Exit(outcome))
 	}
-	return settle(outcome, r)
+	normal = true
+	return outcome
+}
+
+// next returns the newest exit not yet run, or nil when there is none.
+func (u *unwinding) next() exiter {
+	s := u.s
+	if len(u.batch) == 0 || s.pending.Load() != 0 {
+		s.mu.Lock()
+		if n := len(s.exits); n > 0 {
+			if &s.exits[0] == &s.inline[0] {
+				x := s.exits[n-1]
+				s.exits[n-1] = nil
+				s.exits = s.exits[:n-1]
+				s.pending.Store(int32(n - 1))
+				s.mu.Unlock()
+				return x
+			}
+			if len(u.batch) == 0 {
+				u.batch = s.exits // the heap array itself: no copy
+			} else {
+				// Registered after the batch was taken, so newer: they go
+				// on its end, which runs first.
+				u.batch = append(u.batch, s.exits...)
+			}
+			s.exits = nil
+			s.pending.Store(0)
+		}
+		s.mu.Unlock()
+	}
+	n := len(u.batch)
+	if n == 0 {
+		return nil
+	}
+	x := u.batch[n-1]
+	u.batch[n-1] = nil
+	u.batch = u.batch[:n-1]
+	return x
 }

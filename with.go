@@ -29,7 +29,7 @@ import "runtime/debug"
 // With panics at once if m or body is nil. Over a manager held in a pointer,
 // with a body that captures nothing, With costs about 1.3 times a hand-written
 // Lock and deferred Unlock and allocates nothing; see BENCHMARKS.md.
-func With[T any](m Manager[T], body func(T) error) error {
+func With[T any](m Manager[T], body func(T) error) (err error) {
 	if m == nil {
 		panic("scope: With called with a nil Manager")
 	}
@@ -44,19 +44,34 @@ func With[T any](m Manager[T], body func(T) error) error {
 		if err != nil {
 			return err
 		}
-		return run(v, body, m.exit, nil)
+		return run(v, body, m.exit)
 	case *boundManager[T]:
 		v, x, err := m.enter()
 		if err != nil {
 			return err
 		}
-		return run(v, body, nil, x)
+		return run(v, body, func(_ T, err error) error { return x.Exit(err) })
 	}
+
+	// A plain Manager. This path is written out here rather than shared
+	// with run so that a With over a lock is one frame and one open-coded
+	// defer around the Enter, body and Exit calls.
 	v, err := m.Enter()
 	if err != nil {
 		return err
 	}
-	return run(v, body, nil, m)
+	normal := false
+	defer func() {
+		if normal {
+			err = exitResult(m, err, m.Exit(err))
+			return
+		}
+		// recover must be called here, directly in the deferred function.
+		err = afterPanic(recover(), func(outcome error) error { return exitResult(m, outcome, m.Exit(outcome)) })
+	}()
+	err = blockOutcome(body(v))
+	normal = true
+	return err
 }
 
 // WithResult is [With] for a body that also returns a result. It returns the
@@ -75,51 +90,54 @@ func WithResult[T, R any](m Manager[T], body func(T) (R, error)) (R, error) {
 	return res, err
 }
 
-// run runs body(v) and then the exit: fn(v, outcome) when fn is non-nil,
-// x.Exit(outcome) otherwise.
+// run runs body(v) and then the exit fn(v, outcome).
 //
-// It is one function with a single deferred closure so that the compiler
-// open-codes the defer and keeps the closure on the stack: a With over a lock
-// allocates nothing.
-func run[T any](v T, body func(T) error, fn func(T, error) error, x exiter) (err error) {
+// Like With, it has a single deferred closure, which the compiler open-codes
+// and keeps on the stack: a With over a Func allocates nothing.
+func run[T any](v T, body func(T) error, fn func(T, error) error) (err error) {
 	normal := false
 	defer func() {
 		if normal {
+			err = settle(err, fn(v, err))
 			return
 		}
-		// body panicked or called Goexit; recover tells which. The exit runs
-		// here, on top of the frames that panicked, and the panic resumes from
-		// here, so the crash output keeps those frames.
-		p := recover()
-		var outcome error = ErrGoexit
-		var pe *PanicError
-		if p != nil {
-			pe = newPanicError(p)
-			outcome = pe
-		}
-		err = exitWith(v, outcome, fn, x)
-		if pe != nil && holds(err, pe) {
-			panic(p)
-		}
-		// For Goexit, returning lets the goroutine go on exiting.
+		err = afterPanic(recover(), func(outcome error) error { return settle(outcome, fn(v, outcome)) })
 	}()
 	err = blockOutcome(body(v))
 	normal = true
-	return exitWith(v, err, fn, x)
+	return err
 }
 
-// exitWith calls the exit with outcome and applies the rules to its result.
-func exitWith[T any](v T, outcome error, fn func(T, error) error, x exiter) error {
-	var r error
-	if fn != nil {
-		r = fn(v, outcome)
-	} else {
-		r = x.Exit(outcome)
-		if _, ok := x.(replacer); ok {
-			// A nested Scope returns its final outcome, which already
-			// includes this one.
-			return r
-		}
+// afterPanic finishes a block that did not return: p is what the deferred
+// function recovered, nil for a Goexit. It runs exit with the outcome, a
+// *PanicError or ErrGoexit, and returns the final outcome; if that still holds
+// the panic, it panics again with the original value.
+//
+// It must be called from the deferred function that recovered p, so that the
+// exit runs, and the panic resumes, on top of the frames that panicked: the
+// crash output then still shows them. For a Goexit, returning lets the
+// goroutine go on exiting.
+func afterPanic(p any, exit func(outcome error) error) error {
+	if p == nil {
+		return exit(ErrGoexit)
+	}
+	pe := newPanicError(p)
+	final := exit(pe)
+	if holds(final, pe) {
+		panic(p)
+	}
+	return final
+}
+
+// exitResult applies the rules to r, the result of m.Exit(outcome).
+func exitResult(m any, outcome, r error) error {
+	if r == nil && outcome == nil {
+		return nil
+	}
+	if _, ok := m.(replacer); ok {
+		// A nested Scope returns its final outcome, which already includes
+		// this one.
+		return r
 	}
 	return settle(outcome, r)
 }
