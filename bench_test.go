@@ -28,6 +28,11 @@ func lockDefer(mu *sync.Mutex) error {
 
 func lockedBody(*sync.Mutex) error { sink++; return nil }
 
+var escaped func(*sync.Mutex) error
+
+//go:noinline
+func escape(f func(*sync.Mutex) error) { escaped = f }
+
 func BenchmarkWithLock(b *testing.B) {
 	var mu sync.Mutex
 	b.Run("baseline=Lock+defer Unlock", func(b *testing.B) {
@@ -42,6 +47,17 @@ func BenchmarkWithLock(b *testing.B) {
 		for b.Loop() {
 			_ = scope.With(m, lockedBody)
 		}
+	})
+	b.Run("baseline=Lock+defer Unlock, escaping closure", func(b *testing.B) {
+		// What a body capturing variables costs by itself: one closure on
+		// the heap, as With's capturing bodies are (see BENCHMARKS.md).
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			escape(func(*sync.Mutex) error { n++; return nil })
+			_ = lockDefer(&mu)
+		}
+		sink += n
 	})
 	b.Run("With(Lock) capturing", func(b *testing.B) {
 		b.ReportAllocs()
@@ -82,14 +98,28 @@ func lockGen(mu *sync.Mutex) func(yield func(*sync.Mutex) error) error {
 	}
 }
 
+// opaqueGen holds a generator where the compiler cannot see it, as when it
+// comes from another package or a struct field: its callback then escapes.
+var opaqueGen func(yield func(*sync.Mutex) error) error
+
 func BenchmarkWithGenerator(b *testing.B) {
 	var mu sync.Mutex
 	gen := lockGen(&mu)
+	opaqueGen = gen
 	b.Run("baseline=gen(callback)", func(b *testing.B) {
+		// The compiler inlines gen here and keeps the callback on the stack.
 		b.ReportAllocs()
 		n := 0
 		for b.Loop() {
 			_ = gen(func(*sync.Mutex) error { n++; return nil })
+		}
+		sink += n
+	})
+	b.Run("baseline=opaque gen(callback)", func(b *testing.B) {
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			_ = opaqueGen(func(*sync.Mutex) error { n++; return nil })
 		}
 		sink += n
 	})
@@ -122,8 +152,8 @@ func BenchmarkGeneratorInScope(b *testing.B) {
 	b.Run("Enter+Close", func(b *testing.B) {
 		b.ReportAllocs()
 		m := scope.Generator(gen)
+		var s scope.Scope // reusable once unwound
 		for b.Loop() {
-			var s scope.Scope
 			mu, _ := scope.Enter(&s, m)
 			sink += boolInt(mu != nil)
 			_ = s.Close()

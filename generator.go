@@ -60,29 +60,38 @@ type generator[T any] struct {
 
 // with runs gen on the calling goroutine with a yield that calls body.
 func (g *generator[T]) with(body func(T) error) error {
-	var (
-		yielded, extra, returned bool
-		outcome                  error
-		pe                       *PanicError
-	)
-	r := g.gen(func(v T) error {
-		if yielded || returned {
-			extra = true
-			return ErrExtraYield
-		}
-		yielded = true
-		pe, outcome = callBody(body, v)
-		return outcome
-	})
-	returned = true
-	if !yielded {
+	cb := &callback[T]{body: body}
+	r := g.gen(cb.yield)
+	cb.returned = true
+	if !cb.yielded {
 		return enterError(r)
 	}
-	final := settle(outcome, genResult(r, extra))
-	if pe != nil && holds(final, pe) {
-		panic(pe.Value)
+	final := settle(cb.outcome, genResult(r, cb.extra))
+	if cb.pe != nil && holds(final, cb.pe) {
+		panic(cb.pe.Value)
 	}
 	return final
+}
+
+// callback is the state of one generator run under With: one allocation,
+// with the yield method value that gen receives.
+type callback[T any] struct {
+	body     func(T) error
+	outcome  error
+	pe       *PanicError
+	yielded  bool
+	extra    bool // yield was called again
+	returned bool // gen returned: a yield it kept runs nothing
+}
+
+func (cb *callback[T]) yield(v T) error {
+	if cb.yielded || cb.returned {
+		cb.extra = true
+		return ErrExtraYield
+	}
+	cb.yielded = true
+	cb.pe, cb.outcome = callBody(cb.body, v)
+	return cb.outcome
 }
 
 // callBody runs body(v) and returns its outcome, recovering a panic into a
@@ -135,19 +144,8 @@ func withExtraYield(err error) error {
 
 // start runs gen as a coroutine up to its yield.
 func (g *generator[T]) start() (*coroutine[T], T, error) {
-	c := new(coroutine[T])
-	yielded := false
-	c.next, _ = iter.Pull(func(out func(T) bool) {
-		c.r = g.gen(func(v T) error {
-			if yielded {
-				c.extra = true
-				return ErrExtraYield
-			}
-			yielded = true
-			out(v)
-			return c.outcome
-		})
-	})
+	c := &coroutine[T]{gen: g.gen}
+	c.next, _ = iter.Pull(c.run)
 	v, ok := c.next()
 	if !ok {
 		return nil, v, enterError(c.r)
@@ -169,10 +167,31 @@ func (g *generator[T]) Exit(err error) error {
 
 // coroutine is one entry of a generator, parked at its yield.
 type coroutine[T any] struct {
+	gen     func(yield func(T) error) error
 	next    func() (T, bool)
-	outcome error // the block's outcome, handed to gen's yield by Exit
-	r       error // what gen returned
-	extra   bool  // gen called yield again
+	out     func(T) bool // iter.Pull's yield: parks gen, handing v to next
+	outcome error        // the block's outcome, handed to gen's yield by Exit
+	r       error        // what gen returned
+	yielded bool
+	extra   bool // gen called yield again
+}
+
+// run is the iter.Seq that iter.Pull runs as a coroutine.
+func (c *coroutine[T]) run(out func(T) bool) {
+	c.out = out
+	c.r = c.gen(c.yield)
+}
+
+// yield is gen's yield: the first call parks gen until Exit resumes it with
+// the block's outcome.
+func (c *coroutine[T]) yield(v T) error {
+	if c.yielded {
+		c.extra = true
+		return ErrExtraYield
+	}
+	c.yielded = true
+	c.out(v)
+	return c.outcome
 }
 
 // Exit resumes gen with the block's outcome and runs it to its end; a panic or

@@ -66,17 +66,6 @@ func TestRLock(t *testing.T) {
 	}))
 }
 
-func TestLockNoAllocs(t *testing.T) {
-	var (
-		mu sync.Mutex
-		rw sync.RWMutex
-	)
-	body := func(*sync.Mutex) error { return nil }
-	rbody := func(*sync.RWMutex) error { return nil }
-	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = scope.With(scope.Lock(&mu), body) }))
-	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = scope.With(scope.RLock(&rw), rbody) }))
-}
-
 func TestMutex(t *testing.T) {
 	var mu scope.Mutex
 	lockPaths(t, scope.Lock(&mu), mu.TryLock, mu.Unlock)

@@ -39,10 +39,13 @@ import (
 // operations; the first four exits live inside the Scope, so a Scope of up to
 // four exits allocates nothing beyond itself. See BENCHMARKS.md.
 type Scope struct {
-	mu      sync.Mutex
-	exits   []exiter     // registered, not yet taken by an unwinding; guarded by mu
-	pending atomic.Int32 // len(exits), readable without mu
-	inline  [4]exiter    // storage for the first exits, so small scopes do not allocate
+	mu     sync.Mutex
+	inline [4]exiter // the oldest exits, so that small scopes do not allocate
+	n      int       // how many of inline are in use
+	more   []exiter  // the newer exits once inline is full, oldest first
+	// newer is len(more), readable without mu: an unwinding checks it after
+	// every exit for registrations newer than what it took.
+	newer atomic.Int32
 }
 
 // replacer marks a Manager whose Exit returns the final outcome itself, to be
@@ -132,22 +135,26 @@ func (s *Scope) Defer(fn func() error) {
 	s.push(deferFunc(fn))
 }
 
+// push registers x. Every exit in more is newer than every exit in inline:
+// inline takes a registration only while more is empty.
 func (s *Scope) push(x exiter) {
 	s.mu.Lock()
-	if s.exits == nil {
-		s.exits = s.inline[:0]
+	if s.n < len(s.inline) && len(s.more) == 0 {
+		s.inline[s.n] = x
+		s.n++
+		s.mu.Unlock()
+		return
 	}
-	if len(s.exits) == cap(s.exits) {
+	if len(s.more) == cap(s.more) {
 		// Grow by four times, not append's two: a Scope that outgrows its
 		// inline room usually holds many exits, and each growth is an
 		// allocation and a copy under the lock.
-		grown := make([]exiter, len(s.exits), 4*cap(s.exits))
-		copy(grown, s.exits)
-		clear(s.exits)
-		s.exits = grown
+		grown := make([]exiter, len(s.more), max(16, 4*cap(s.more)))
+		copy(grown, s.more)
+		s.more = grown
 	}
-	s.exits = append(s.exits, x)
-	s.pending.Store(int32(len(s.exits)))
+	s.more = append(s.more, x)
+	s.newer.Store(int32(len(s.more)))
 	s.mu.Unlock()
 }
 
@@ -163,15 +170,10 @@ func (s *Scope) Move() *Scope {
 	}
 	t := new(Scope)
 	s.mu.Lock()
-	if len(s.exits) <= len(t.inline) {
-		t.exits = append(t.inline[:0], s.exits...)
-		clear(s.exits)
-	} else {
-		t.exits = s.exits
-	}
-	t.pending.Store(int32(len(t.exits)))
-	s.exits = nil
-	s.pending.Store(0)
+	t.inline, t.n, t.more = s.inline, s.n, s.more
+	t.newer.Store(int32(len(t.more)))
+	s.inline, s.n, s.more = [4]exiter{}, 0, nil
+	s.newer.Store(0)
 	s.mu.Unlock()
 	return t
 }
@@ -268,12 +270,13 @@ func (s *Scope) Unwind(errp *error) {
 func goexiting() bool {
 	var pcs [1]uintptr
 	// Skip runtime.Callers, goexiting and Unwind: the next frame is the one
-	// that called the deferred Unwind.
+	// that called the deferred Unwind. runtime.Callers leaves out the
+	// wrapper the compiler makes for defer s.Unwind(&err).
 	if runtime.Callers(3, pcs[:]) == 0 {
 		return false
 	}
-	frame, _ := runtime.CallersFrames(pcs[:]).Next()
-	return frame.Function == "runtime.Goexit"
+	f := runtime.FuncForPC(pcs[0] - 1) // pcs[0] is a return address
+	return f != nil && f.Name() == "runtime.Goexit"
 }
 
 // unwind runs every exit in s, newest first, and returns the final outcome.
@@ -283,9 +286,9 @@ func (s *Scope) unwind(outcome error) error {
 }
 
 // unwinding is one run of a Scope's exits. Exits held inline in the Scope are
-// popped one by one; a heap array of them is taken whole, one lock for the
-// lot rather than one per exit. After each exit it checks whether a newer one
-// was registered meanwhile: that one runs next.
+// popped one by one; the ones beyond are taken whole, one lock for the lot
+// rather than one per exit. After each exit it checks whether a newer one was
+// registered meanwhile: that one runs next.
 type unwinding struct {
 	s     *Scope
 	batch []exiter // taken from s; runs from the end
@@ -328,26 +331,26 @@ func (u *unwinding) run(outcome error) (final error) {
 // next returns the newest exit not yet run, or nil when there is none.
 func (u *unwinding) next() exiter {
 	s := u.s
-	if len(u.batch) == 0 || s.pending.Load() != 0 {
+	if len(u.batch) == 0 || s.newer.Load() != 0 {
 		s.mu.Lock()
-		if n := len(s.exits); n > 0 {
-			if &s.exits[0] == &s.inline[0] {
-				x := s.exits[n-1]
-				s.exits[n-1] = nil
-				s.exits = s.exits[:n-1]
-				s.pending.Store(int32(n - 1))
-				s.mu.Unlock()
-				return x
-			}
+		if len(s.more) > 0 {
 			if len(u.batch) == 0 {
-				u.batch = s.exits // the heap array itself: no copy
+				u.batch = s.more // the array itself: no copy
 			} else {
 				// Registered after the batch was taken, so newer: they go
 				// on its end, which runs first.
-				u.batch = append(u.batch, s.exits...)
+				u.batch = append(u.batch, s.more...)
 			}
-			s.exits = nil
-			s.pending.Store(0)
+			s.more = nil
+			s.newer.Store(0)
+		} else if len(u.batch) == 0 && s.n > 0 {
+			// The batch came from more, so inline is older than anything
+			// in it: inline runs only once the batch is done.
+			s.n--
+			x := s.inline[s.n]
+			s.inline[s.n] = nil
+			s.mu.Unlock()
+			return x
 		}
 		s.mu.Unlock()
 	}

@@ -1,0 +1,72 @@
+package scope_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/go-scope/scope"
+)
+
+// These pin the allocation counts that BENCHMARKS.md claims, so that a
+// regression fails CI. They count allocations; they time nothing.
+
+func exitOK() error { return nil }
+
+func TestAllocs(t *testing.T) {
+	var (
+		mu sync.Mutex
+		rw sync.RWMutex
+	)
+	lock := scope.Lock(&mu)
+	fn := scope.Func(func() (*sync.Mutex, error) { mu.Lock(); return &mu, nil },
+		func(mu *sync.Mutex, _ error) error { mu.Unlock(); return nil })
+	tests := []struct {
+		name string
+		max  float64
+		run  func()
+	}{
+		{"With(Lock(&mu)) built each time", 0, func() { _ = scope.With(scope.Lock(&mu), lockedBody) }},
+		{"With(Lock) built once", 0, func() { _ = scope.With(lock, lockedBody) }},
+		{"With(RLock)", 0, func() {
+			_ = scope.With(scope.RLock(&rw), func(*sync.RWMutex) error { return nil })
+		}},
+		{"With(Func) built once", 0, func() { _ = scope.With(fn, lockedBody) }},
+		{"With(Value) error", 0, func() { _ = scope.With(valueManager, func(int) error { return errBody }) }},
+		{"Scope with 4 exits", 1, func() {
+			var s scope.Scope
+			for range 4 {
+				s.Defer(exitOK)
+			}
+			_ = s.Close()
+		}},
+		{"Unwind with 4 exits", 1, func() {
+			_ = func() (err error) {
+				var s scope.Scope
+				defer s.Unwind(&err)
+				for range 4 {
+					s.Defer(exitOK)
+				}
+				return nil
+			}()
+		}},
+		{"Scope reused, 4 exits", 0, func() {
+			for range 4 {
+				reused.Defer(exitOK)
+			}
+			_ = reused.Close()
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := testing.AllocsPerRun(200, tt.run)
+			assert.LessOrEqual(t, got, tt.max, "%s allocates %v times per call; want at most %v", tt.name, got, tt.max)
+		})
+	}
+}
+
+var (
+	valueManager = scope.Value(1)
+	reused       scope.Scope
+)
