@@ -1,7 +1,6 @@
 package scope_test
 
 import (
-	"errors"
 	"fmt"
 	"iter"
 	"sync"
@@ -168,8 +167,6 @@ func boolInt(b bool) int {
 	return 0
 }
 
-var errBench = errors.New("bench")
-
 func BenchmarkScope(b *testing.B) {
 	for _, n := range []int{1, 4, 8, 64} {
 		b.Run(fmt.Sprintf("N=%d/baseline=[]func", n), func(b *testing.B) {
@@ -211,7 +208,6 @@ func (nopCloser) Close() error { return nil }
 // release N resources and keep every error: a deferred
 // multierr.AppendInvoke per resource.
 func BenchmarkScopeVsAppendInvoke(b *testing.B) {
-	const n = 8
 	b.Run("multierr.AppendInvoke", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -224,7 +220,6 @@ func BenchmarkScopeVsAppendInvoke(b *testing.B) {
 			_ = scope8()
 		}
 	})
-	_ = n
 }
 
 func appendInvoke8() (err error) {

@@ -1,6 +1,7 @@
 package scope
 
 import (
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -46,6 +47,11 @@ type Scope struct {
 	// newer is len(more), readable without mu: an unwinding checks it after
 	// every exit for registrations newer than what it took.
 	newer atomic.Int32
+
+	// The panic s's last unwinding resumed, with its final outcome: see
+	// repanic.
+	lastPanic *PanicError
+	lastFinal error
 }
 
 // replacer marks a Manager whose Exit returns the final outcome itself, to be
@@ -301,6 +307,7 @@ type unwinding struct {
 // exit's frames, and the panic or Goexit resumes from there. This is the only
 // recursion in unwinding: one level per failing exit.
 func (u *unwinding) run(outcome error) (final error) {
+	var x exiter // the exit running now
 	normal := false
 	defer func() {
 		if normal {
@@ -313,19 +320,71 @@ func (u *unwinding) run(outcome error) (final error) {
 			final = u.run(settle(outcome, ErrGoexit))
 			return
 		}
-		pe := newPanicError(p)
-		final = u.run(settle(outcome, pe))
+		var pe *PanicError
+		if r, ok := x.(repanicker); ok {
+			// A nested Scope resumed a panic of one of its exits. Its
+			// final outcome replaces this one as is, as when it returns:
+			// the errors its other exits reported are not lost.
+			pe, outcome = r.takeRepanic(p)
+		}
+		if pe == nil {
+			pe = newPanicError(p)
+			outcome = settle(outcome, pe)
+		}
+		final = u.run(outcome)
 		if firstPanic(final) == pe {
-			panic(p)
+			u.s.repanic(pe, final)
 		}
 		// An earlier panic is in the outcome (the block's, or another
 		// exit's): that one resumes, from whoever recovered it.
 	}()
-	for x := u.next(); x != nil; x = u.next() {
+	for x = u.next(); x != nil; x = u.next() {
 		outcome = exitResult(x, outcome, x.Exit(outcome))
 	}
 	normal = true
 	return outcome
+}
+
+// repanicker is a *Scope (or a type embedding one) seen as an exit of an
+// outer Scope: when its Exit panics, the outer takes its final outcome.
+type repanicker interface {
+	takeRepanic(p any) (*PanicError, error)
+}
+
+// repanic resumes the panic pe from s's unwinding, recording the final
+// outcome for an outer Scope that recovers it: a panic value cannot carry the
+// errors that came with it.
+func (s *Scope) repanic(pe *PanicError, final error) {
+	s.mu.Lock()
+	s.lastPanic, s.lastFinal = pe, final
+	s.mu.Unlock()
+	panic(pe.Value)
+}
+
+// takeRepanic returns the panic s last resumed and the final outcome that
+// came with it, if p is that panic's value, and forgets them.
+func (s *Scope) takeRepanic(p any) (*PanicError, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pe, final := s.lastPanic, s.lastFinal
+	s.lastPanic, s.lastFinal = nil, nil
+	if pe == nil || !sameValue(pe.Value, p) {
+		return nil, nil
+	}
+	return pe, final
+}
+
+// sameValue reports whether a and b are the same panic value. Values that
+// cannot be compared (a slice, a map) are never the same: an outer Scope then
+// records the panic afresh.
+func sameValue(a, b any) (same bool) {
+	if a == nil || b == nil || reflect.TypeOf(a) != reflect.TypeOf(b) || !reflect.TypeOf(a).Comparable() {
+		return false
+	}
+	// A comparable type can still hold an incomparable value (a struct
+	// with an interface field holding a slice): == then panics.
+	defer func() { _ = recover() }()
+	return a == b
 }
 
 // next returns the newest exit not yet run, or nil when there is none.

@@ -528,3 +528,55 @@ func TestScopeCrashOutputKeepsFrames(t *testing.T) {
 		})
 	}
 }
+
+// recoverToError is an exit that turns a panic in the outcome into an error,
+// keeping every other error: what an HTTP server's recovery does.
+func recoverToError(err error) error {
+	var pe *scope.PanicError
+	if !errors.As(err, &pe) {
+		return nil
+	}
+	var kept []error
+	for _, e := range multierrErrors(err) {
+		if !errors.As(e, &pe) {
+			kept = append(kept, e)
+		}
+	}
+	return scope.Replace(errors.Join(append(kept, fmt.Errorf("recovered: %v", pe.Value))...))
+}
+
+func multierrErrors(err error) []error {
+	if g, ok := err.(interface{ Unwrap() []error }); ok {
+		return g.Unwrap()
+	}
+	return []error{err}
+}
+
+func TestNestedScopePanicKeepsItsErrors(t *testing.T) {
+	var outer scope.Scope
+	outer.Push(recoverToError)
+	inner, err := scope.Enter(&outer, new(scope.Scope))
+	require.NoError(t, err)
+	inner.Defer(func() error { return errExit1 })
+	inner.Defer(func() error { panic("inner boom") })
+	inner.Defer(func() error { return errExit2 })
+	_, panicked := recoverValue(func() { err = outer.Close() })
+	require.False(t, panicked, "the outer exit converted the panic")
+	assert.ErrorIs(t, err, errExit1, "the inner scope's errors survive its panic")
+	assert.ErrorIs(t, err, errExit2)
+	assert.Contains(t, err.Error(), "recovered: inner boom")
+}
+
+func TestNestedScopePanicValueKept(t *testing.T) {
+	var outer, seenBy scope.Scope
+	var seen error
+	outer.Push(func(err error) error { seen = err; return nil })
+	_, _ = scope.Enter(&outer, &seenBy)
+	seenBy.Defer(func() error { panic(errBody) })
+	got, panicked := recoverValue(func() { _ = outer.Close() })
+	require.True(t, panicked)
+	assert.Equal(t, errBody, got, "the original value resumes through both scopes")
+	var pe *scope.PanicError
+	require.ErrorAs(t, seen, &pe)
+	assert.Equal(t, 1, count(seen, pe), "recorded once, not once per scope")
+}
