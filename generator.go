@@ -56,6 +56,7 @@ func Generator[T any](gen func(yield func(T) error) error) Manager[T] {
 type generator[T any] struct {
 	gen     func(yield func(T) error) error
 	entered stack[*coroutine[T]]
+	leak    *leakTracker // see SetLeakHandler; guarded by entered.mu
 }
 
 // with runs gen on the calling goroutine with a yield that calls body.
@@ -156,13 +157,22 @@ func (g *generator[T]) start() (*coroutine[T], T, error) {
 func (g *generator[T]) Enter() (T, error) {
 	c, v, err := g.start()
 	if err == nil {
-		g.entered.push(c)
+		g.entered.mu.Lock()
+		g.entered.items = append(g.entered.items, c)
+		track(g, &g.leak, "Generator")
+		g.entered.mu.Unlock()
 	}
 	return v, err
 }
 
 func (g *generator[T]) Exit(err error) error {
-	return g.entered.pop("scope: Exit called on a Generator that is not entered").Exit(err)
+	c := g.entered.pop("scope: Exit called on a Generator that is not entered")
+	g.entered.mu.Lock()
+	if len(g.entered.items) == 0 {
+		untrack(g.leak)
+	}
+	g.entered.mu.Unlock()
+	return c.Exit(err)
 }
 
 // coroutine is one entry of a generator, parked at its yield.

@@ -287,17 +287,6 @@ func TestGeneratorConcurrentWith(t *testing.T) {
 	wg.Wait()
 }
 
-func TestGeneratorMisuse(t *testing.T) {
-	gen := scope.Generator(func(yield func(int) error) error { return yield(1) })
-	assert.PanicsWithValue(t, "scope: Exit called on a Generator that is not entered", func() { _ = gen.Exit(nil) })
-	_, err := gen.Enter()
-	require.NoError(t, err)
-	require.NoError(t, gen.Exit(nil))
-	assert.PanicsWithValue(t, "scope: Exit called on a Generator that is not entered", func() { _ = gen.Exit(nil) },
-		"a double Exit")
-	assert.PanicsWithValue(t, "scope: Generator called with a nil function", func() { scope.Generator[int](nil) })
-}
-
 func TestGeneratorYieldAfterReturn(t *testing.T) {
 	var saved func(int) error
 	gen := scope.Generator(func(yield func(int) error) error {

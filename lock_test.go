@@ -129,11 +129,3 @@ func waitFor(cond func() bool) bool {
 	}
 	return false
 }
-
-func TestLockMisuse(t *testing.T) {
-	assert.PanicsWithValue(t, "scope: Lock called with a nil Locker", func() { scope.Lock[sync.Locker](nil) })
-	assert.PanicsWithValue(t, "scope: RLock called with a nil *sync.RWMutex", func() { scope.RLock(nil) })
-	assert.PanicsWithValue(t, "scope: LockContext called with a nil ContextLocker", func() {
-		scope.LockContext[scope.ContextLocker](context.Background(), nil)
-	})
-}

@@ -1,8 +1,11 @@
 package scope
 
 import (
+	"errors"
 	"reflect"
 	"runtime"
+	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -52,6 +55,8 @@ type Scope struct {
 	// repanic.
 	lastPanic *PanicError
 	lastFinal error
+
+	leak *leakTracker // see SetLeakHandler
 }
 
 // replacer marks a Manager whose Exit returns the final outcome itself, to be
@@ -145,6 +150,9 @@ func (s *Scope) Defer(fn func() error) {
 // inline takes a registration only while more is empty.
 func (s *Scope) push(x exiter) {
 	s.mu.Lock()
+	if s.n == 0 && len(s.more) == 0 {
+		track(s, &s.leak, "Scope")
+	}
 	if s.n < len(s.inline) && len(s.more) == 0 {
 		s.inline[s.n] = x
 		s.n++
@@ -180,7 +188,11 @@ func (s *Scope) Move() *Scope {
 	t.newer.Store(int32(len(t.more)))
 	s.inline, s.n, s.more = [4]exiter{}, 0, nil
 	s.newer.Store(0)
+	untrack(s.leak)
 	s.mu.Unlock()
+	if t.n > 0 {
+		track(t, &t.leak, "Scope")
+	}
 	return t
 }
 
@@ -230,7 +242,9 @@ func (s *Scope) Exit(err error) error {
 // function returns normally with the final outcome.
 //
 // Unwind must be called directly by a defer statement, as shown: recover only
-// works there. Go gives a deferred call no public way to tell a Goexit from a
+// works there. Called from a deferred closure instead, it cannot recover a
+// panic in flight; it then unwinds with a *PanicError whose Value says so, so
+// that no exit mistakes the panic for success, and the panic goes on. Go gives a deferred call no public way to tell a Goexit from a
 // normal return (recover returns nil for both), so when there is no panic
 // Unwind looks at its caller's frame: during a Goexit the function that calls
 // the deferred functions is runtime.Goexit itself, on a normal return it is the
@@ -253,10 +267,20 @@ func (s *Scope) Unwind(errp *error) {
 	case p != nil:
 		pe = newPanicError(p)
 		outcome = pe
-	case goexiting():
-		outcome = ErrGoexit
-	case errp != nil:
-		outcome = *errp
+	default:
+		switch unwoundBy() {
+		case "runtime.Goexit":
+			outcome = ErrGoexit
+		case "runtime.gopanic":
+			// A panic is in flight, but Unwind was not deferred directly,
+			// so recover could not take it. The exits must not mistake
+			// that for success; the panic goes on by itself afterwards.
+			outcome = &PanicError{Value: errUnseenPanic, Stack: debug.Stack()}
+		default:
+			if errp != nil {
+				outcome = *errp
+			}
+		}
 	}
 	final := s.unwind(blockOutcome(outcome))
 	if pe != nil && holds(final, pe) {
@@ -271,18 +295,65 @@ func (s *Scope) Unwind(errp *error) {
 	*errp = final
 }
 
-// goexiting reports whether the deferred call that called it (two frames up)
-// is being run by runtime.Goexit.
-func goexiting() bool {
-	var pcs [1]uintptr
-	// Skip runtime.Callers, goexiting and Unwind: the next frame is the one
-	// that called the deferred Unwind. runtime.Callers leaves out the
-	// wrapper the compiler makes for defer s.Unwind(&err).
-	if runtime.Callers(3, pcs[:]) == 0 {
-		return false
+// errUnseenPanic is the panic value exits see when Unwind runs during a panic
+// it could not recover, because it was not deferred directly.
+var errUnseenPanic = errors.New("scope: a panic is in flight (Unwind was not deferred directly, so its value is unknown)")
+
+// unwoundBy returns "runtime.Goexit" or "runtime.gopanic" when that runtime
+// function runs the deferred call that called Unwind, and "" on a normal
+// return. It looks at most two frames up from Unwind: the function that
+// deferred Unwind (or the deferred closure that called it) and its caller.
+// runtime.Callers leaves out the wrapper the compiler makes for
+// defer s.Unwind(&err).
+func unwoundBy() string {
+	var pcs [2]uintptr
+	// Skip runtime.Callers, unwoundBy and Unwind.
+	n := runtime.Callers(3, pcs[:])
+	for i, pc := range pcs[:n] {
+		f := runtime.FuncForPC(pc - 1) // pc is a return address
+		if f == nil {
+			return ""
+		}
+		switch name := f.Name(); name {
+		case "runtime.Goexit", "runtime.gopanic":
+			return name
+		}
+		if i == 0 && !isDeferredClosure(f.Name()) {
+			// Deferred directly: the first frame decides.
+			return ""
+		}
 	}
-	f := runtime.FuncForPC(pcs[0] - 1) // pcs[0] is a return address
-	return f != nil && f.Name() == "runtime.Goexit"
+	return ""
+}
+
+// isDeferredClosure reports whether name is a function literal's, the shape
+// of defer func() { s.Unwind(&err) }().
+func isDeferredClosure(name string) bool {
+	// Closures are named pkg.Outer.func1, and closures within them
+	// pkg.Outer.func1.2.
+	for {
+		i := strings.LastIndexByte(name, '.')
+		if i < 0 {
+			return false
+		}
+		last := name[i+1:]
+		if strings.HasPrefix(last, "func") && allDigits(last[len("func"):]) {
+			return true
+		}
+		if !allDigits(last) {
+			return false
+		}
+		name = name[:i]
+	}
+}
+
+func allDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // unwind runs every exit in s, newest first, and returns the final outcome.
@@ -410,6 +481,8 @@ func (u *unwinding) next() exiter {
 			s.inline[s.n] = nil
 			s.mu.Unlock()
 			return x
+		} else if len(u.batch) == 0 {
+			untrack(s.leak) // s is empty and this unwinding is done
 		}
 		s.mu.Unlock()
 	}

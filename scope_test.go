@@ -459,37 +459,6 @@ func TestScopeGeneratorAndFuncShared(t *testing.T) {
 	wg.Wait()
 }
 
-func TestMisuseScope(t *testing.T) {
-	var nilScope *scope.Scope
-	tests := []struct {
-		name string
-		call func()
-		want string
-	}{
-		{"Enter nil scope", func() { _, _ = scope.Enter(nilScope, scope.Value(1)) }, "scope: Enter called with a nil *Scope"},
-		{"Enter nil manager", func() { _, _ = scope.Enter[int](new(scope.Scope), nil) }, "scope: Enter called with a nil Manager"},
-		{"Push nil func", func() { new(scope.Scope).Push(nil) }, "scope: Scope.Push called with a nil func"},
-		{"Defer nil func", func() { new(scope.Scope).Defer(nil) }, "scope: Scope.Defer called with a nil func"},
-		{"Push on nil scope", func() { nilScope.Push(func(error) error { return nil }) }, "scope: Scope.Push called on a nil *Scope"},
-		{"Defer on nil scope", func() { nilScope.Defer(func() error { return nil }) }, "scope: Scope.Defer called on a nil *Scope"},
-		{"Move nil", func() { nilScope.Move() }, "scope: Scope.Move called on a nil *Scope"},
-		{"Close nil", func() { _ = nilScope.Close() }, "scope: Scope.Exit called on a nil *Scope"},
-		{"Exit nil", func() { _ = nilScope.Exit(nil) }, "scope: Scope.Exit called on a nil *Scope"},
-		{"Enter method nil", func() { _, _ = nilScope.Enter() }, "scope: Scope.Enter called on a nil *Scope"},
-		{"Unwind nil", func() { var err error; nilScope.Unwind(&err) }, "scope: Scope.Unwind called on a nil *Scope"},
-		{"Func nil enter", func() { scope.Func[int](nil, func(int, error) error { return nil }) }, "scope: Func called with a nil enter func"},
-		{"Func nil exit", func() { scope.Func(func() (int, error) { return 0, nil }, nil) }, "scope: Func called with a nil exit func"},
-		{"Func Exit not entered", func() {
-			_ = scope.Func(func() (int, error) { return 0, nil }, func(int, error) error { return nil }).Exit(nil)
-		}, "scope: Exit called on a Func manager that is not entered"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.PanicsWithValue(t, tt.want, tt.call)
-		})
-	}
-}
-
 func init() {
 	children["scope-crash"] = func() {
 		func() (err error) {

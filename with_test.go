@@ -221,27 +221,14 @@ func TestWithResult(t *testing.T) {
 	assert.Zero(t, got, "zero result after a suppressed panic")
 }
 
-func TestMisuseWith(t *testing.T) {
-	tests := []struct {
-		name string
-		call func()
-		want string
-	}{
-		{"With nil Manager", func() { _ = scope.With[int](nil, func(int) error { return nil }) }, "scope: With called with a nil Manager"},
-		{"With nil body", func() { _ = scope.With(scope.Value(1), nil) }, "scope: With called with a nil body"},
-		{"WithResult nil body", func() { _, _ = scope.WithResult[int, int](scope.Value(1), nil) }, "scope: WithResult called with a nil body"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.PanicsWithValue(t, tt.want, tt.call)
-		})
-	}
-}
-
 func init() {
 	children["with-crash"] = func() {
 		m := scope.Func(func() (int, error) { return 0, nil }, func(int, error) error { return errExit1 })
 		_ = scope.With(m, func(int) error { return panickingFunction() })
+	}
+	children["with-plain-crash"] = func() {
+		m := &plainManager{exit: func(error) error { return errExit1 }}
+		_ = scope.With[int](m, func(int) error { return panickingFunction() })
 	}
 }
 
@@ -251,12 +238,16 @@ func panickingFunction() error {
 }
 
 func TestWithCrashOutputKeepsFrames(t *testing.T) {
-	out, err := runChild(t, "with-crash")
-	var exit interface{ ExitCode() int }
-	require.ErrorAs(t, err, &exit, "the child crashes")
-	assert.Equal(t, 2, exit.ExitCode(), "exit code of an unrecovered panic")
-	assert.Contains(t, out, "panic: crash in the block [recovered, repanicked]", "the original value, not a wrapper")
-	assert.Contains(t, out, "scope_test.panickingFunction(", "the crash output names the panicking function")
+	for _, child := range []string{"with-crash", "with-plain-crash"} {
+		t.Run(child, func(t *testing.T) {
+			out, err := runChild(t, child)
+			var exit interface{ ExitCode() int }
+			require.ErrorAs(t, err, &exit, "the child crashes")
+			assert.Equal(t, 2, exit.ExitCode(), "exit code of an unrecovered panic")
+			assert.Contains(t, out, "panic: crash in the block [recovered, repanicked]", "the original value, not a wrapper")
+			assert.Contains(t, out, "scope_test.panickingFunction(", "the crash output names the panicking function")
+		})
+	}
 }
 
 // TestFailNowIsGoexit runs itself in a child process where two subtests call
