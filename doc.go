@@ -103,6 +103,24 @@
 // hands everything registered to a new Scope, so a constructor can give its
 // resources to its result once every step has succeeded.
 //
+// # Managers for files, locks, process state and transactions
+//
+// [Open], [Create], [OpenFile], [CreateTemp] and [MkdirTemp] release what
+// they opened or created; [WriteFileAtomic] publishes a file only if the
+// block succeeded. [Lock], [RLock] and [LockContext] (with a [Mutex]) lock;
+// [FileLock] and [TryFileLock] lock between processes. [Chdir], [Setenv] and
+// [Swap] change process state and restore it. [Tx] commits or rolls back.
+// [ForTest] gives a test a Scope that unwinds at its cleanup.
+//
+// # Deadlines and goroutines
+//
+// Teardown that needs time registers with [Scope.PushContext] (or is a
+// [ContextExiter]); [Scope.CloseContext] then gives the whole teardown one
+// deadline, and every exit still runs after it passes. [Scope.Go] starts a
+// goroutine the Scope owns, as Python's TaskGroup does: unwinding cancels and
+// waits for it before any exit runs, every failure is reported, and a panic
+// resumes in the goroutine that unwinds.
+//
 // # Panics and Goexit
 //
 // A panic in a block is recovered, shown to the exits as a *PanicError, and,
@@ -135,5 +153,9 @@
 //	closing(thing)                         scope.Closing(thing)
 //	nullcontext(v)                         scope.Value(v)
 //	suppress(E1, E2)                       scope.Suppress(err1, err2)
+//	chdir(d), redirect_stdout(f)           scope.Chdir(d), scope.Swap(&os.Stdout, f)
+//	AsyncExitStack + a timeout             s.PushContext(exit); s.CloseContext(ctx)
+//	asyncio.TaskGroup, tg.create_task(c)   s.Go(fn): owned until s unwinds
 //	exception groups (except*)             combined errors; errors.Is reaches every part
+//	ResourceWarning                        scope.SetLeakHandler
 package scope

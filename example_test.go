@@ -1,12 +1,16 @@
 package scope_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-scope/scope"
 )
@@ -224,4 +228,260 @@ func ExampleReplace() {
 	err := scope.With(recovering, func(struct{}) error { panic("nil map") })
 	fmt.Println(err)
 	// Output: recovered: nil map
+}
+
+// ExampleScope_Go runs workers owned by a scope: the scope does not finish
+// unwinding until they have returned, and every failure is reported.
+func ExampleScope_Go() {
+	var s scope.Scope
+	for _, name := range []string{"fetch", "parse", "index"} {
+		s.Go(func(ctx context.Context) error {
+			if name == "parse" {
+				return fmt.Errorf("%s: bad input", name)
+			}
+			<-ctx.Done() // canceled by the first failure, or by unwinding
+			return ctx.Err()
+		})
+	}
+	fmt.Println(s.Close())
+	// Output: parse: bad input
+}
+
+// ExampleScope_CloseContext bounds a whole teardown with one deadline: every
+// exit still runs, and the deadline is reported once.
+func ExampleScope_CloseContext() {
+	var s scope.Scope
+	s.Defer(func() error { fmt.Println("close log file"); return nil })
+	s.PushContext(func(ctx context.Context, err error) error {
+		<-ctx.Done() // a shutdown that waits for in-flight work
+		fmt.Println("server stopped:", ctx.Err())
+		return ctx.Err()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	fmt.Println(s.CloseContext(ctx))
+	// Output:
+	// server stopped: context deadline exceeded
+	// close log file
+	// context deadline exceeded
+}
+
+// ExampleLock runs a block under a mutex, which is unlocked whatever happens.
+func ExampleLock() {
+	var (
+		mu    sync.Mutex
+		count int
+	)
+	_ = scope.With(scope.Lock(&mu), func(*sync.Mutex) error {
+		count++
+		return nil
+	})
+	fmt.Println(count, mu.TryLock())
+	// Output: 1 true
+}
+
+// ExampleWriteFileAtomic replaces a file only if the whole write succeeded.
+func ExampleWriteFileAtomic() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	name := filepath.Join(dir, "config.json")
+	_ = os.WriteFile(name, []byte(`{"v": 1}`), 0o644)
+
+	err := scope.With(scope.WriteFileAtomic(name, 0o644), func(f *os.File) error {
+		fmt.Fprint(f, `{"v": 2, "trunc`)
+		return errors.New("encoder failed")
+	})
+	content, _ := os.ReadFile(name)
+	fmt.Println(err)
+	fmt.Println(string(content))
+	// Output:
+	// encoder failed
+	// {"v": 1}
+}
+
+// ExampleSetenv sets an environment variable for the length of a block and
+// then unsets it again, since it was unset before.
+func ExampleSetenv() {
+	_ = scope.With(scope.Setenv("SCOPE_EXAMPLE", "on"), func(string) error {
+		fmt.Println(os.Getenv("SCOPE_EXAMPLE"))
+		return nil
+	})
+	_, set := os.LookupEnv("SCOPE_EXAMPLE")
+	fmt.Println(set)
+	// Output:
+	// on
+	// false
+}
+
+// ExampleSwap redirects a package-level writer for the length of a block,
+// like Python's redirect_stdout.
+func ExampleSwap() {
+	var buf strings.Builder
+	_ = scope.With(scope.Swap(&logOutput, io.Writer(&buf)), func(io.Writer) error {
+		fmt.Fprint(logOutput, "captured")
+		return nil
+	})
+	fmt.Println(buf.String(), logOutput == os.Stderr)
+	// Output: captured true
+}
+
+var logOutput io.Writer = os.Stderr
+
+// ExampleOpen reads a file that is closed when the block ends; a close error
+// would be added to the block's.
+func ExampleOpen() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	name := filepath.Join(dir, "greeting.txt")
+	_ = os.WriteFile(name, []byte("hello"), 0o600)
+
+	err := scope.With(scope.Open(name), func(f *os.File) error {
+		b, err := io.ReadAll(f)
+		fmt.Println(string(b))
+		return err
+	})
+	fmt.Println(err)
+	// Output:
+	// hello
+	// <nil>
+}
+
+// ExampleCreateTemp uses a scratch file that is removed when the block ends.
+func ExampleCreateTemp() {
+	var name string
+	_ = scope.With(scope.CreateTemp("", "scratch-*"), func(f *os.File) error {
+		name = f.Name()
+		_, err := f.WriteString("intermediate results")
+		return err
+	})
+	_, err := os.Stat(name)
+	fmt.Println(errors.Is(err, fs.ErrNotExist))
+	// Output: true
+}
+
+// ExampleMkdirTemp works in a directory that is removed, with everything in
+// it, when the block ends.
+func ExampleMkdirTemp() {
+	var dir string
+	_ = scope.With(scope.MkdirTemp("", "work-*"), func(d string) error {
+		dir = d
+		return os.WriteFile(filepath.Join(d, "out.txt"), []byte("x"), 0o600)
+	})
+	_, err := os.Stat(dir)
+	fmt.Println(errors.Is(err, fs.ErrNotExist))
+	// Output: true
+}
+
+// ExampleChdir runs a block in another working directory, like Python's
+// contextlib.chdir.
+func ExampleChdir() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	before, _ := os.Getwd()
+	_ = scope.With(scope.Chdir(dir), func(string) error {
+		return os.WriteFile("here.txt", []byte("x"), 0o600) // relative to dir
+	})
+	after, _ := os.Getwd()
+	_, err := os.Stat(filepath.Join(dir, "here.txt"))
+	fmt.Println(err == nil, before == after)
+	// Output: true true
+}
+
+// ExampleTryFileLock refuses to run a job twice at once, across processes.
+func ExampleTryFileLock() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	lock := filepath.Join(dir, "job.lock")
+
+	err := scope.With(scope.TryFileLock(lock), func(*os.File) error {
+		// A second holder, here in the same process, is refused at once.
+		return scope.With(scope.TryFileLock(lock), func(*os.File) error { return nil })
+	})
+	fmt.Println(errors.Is(err, scope.ErrLocked))
+	// Output: true
+}
+
+// ExampleLockContext waits for a lock no longer than a deadline.
+func ExampleLockContext() {
+	var mu scope.Mutex
+	mu.Lock() // held elsewhere
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	err := scope.With(scope.LockContext(ctx, &mu), func(*scope.Mutex) error {
+		fmt.Println("never printed")
+		return nil
+	})
+	fmt.Println(err)
+	// Output: context deadline exceeded
+}
+
+// ExampleRLock reads shared state under a read lock.
+func ExampleRLock() {
+	var (
+		rw     sync.RWMutex
+		config = map[string]string{"mode": "fast"}
+	)
+	mode, _ := scope.WithResult(scope.RLock(&rw), func(*sync.RWMutex) (string, error) {
+		return config["mode"], nil
+	})
+	fmt.Println(mode)
+	// Output: fast
+}
+
+// ExampleValue passes a value where a Manager is expected and there is
+// nothing to release: Python's nullcontext.
+func ExampleValue() {
+	output := func(path string) scope.Manager[io.Writer] {
+		if path == "-" {
+			return scope.Value[io.Writer](os.Stdout) // not ours to close
+		}
+		return scope.Func(func() (io.Writer, error) { return os.Create(path) },
+			func(w io.Writer, _ error) error { return w.(*os.File).Close() })
+	}
+	_ = scope.With(output("-"), func(w io.Writer) error {
+		_, err := fmt.Fprintln(w, "to standard output")
+		return err
+	})
+	// Output: to standard output
+}
+
+// ExampleEnter enters managers into a scope one by one, stopping at the
+// first that fails; what was entered is still released.
+func ExampleEnter() {
+	open := func(name string, fail bool) scope.Manager[string] {
+		return scope.Func(func() (string, error) {
+			if fail {
+				return "", fmt.Errorf("open %s: refused", name)
+			}
+			fmt.Println("open", name)
+			return name, nil
+		}, func(name string, _ error) error { fmt.Println("close", name); return nil })
+	}
+	err := func() (err error) {
+		var s scope.Scope
+		defer s.Unwind(&err)
+		for i, name := range []string{"a", "b", "c"} {
+			if _, err := scope.Enter(&s, open(name, i == 2)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
+	fmt.Println(err)
+	// Output:
+	// open a
+	// open b
+	// close b
+	// close a
+	// open c: refused
+}
+
+// ExampleSetLeakHandler reports scopes that were dropped without being
+// unwound; install it in tests or in a debug build.
+func ExampleSetLeakHandler() {
+	scope.SetLeakHandler(func(l scope.Leak) {
+		fmt.Fprintf(os.Stderr, "leaked %s, first exit registered at:\n%s", l.Kind, l.Stack)
+	})
+	defer scope.SetLeakHandler(nil)
+	// ... run the code under test ...
 }

@@ -1,10 +1,12 @@
 package scope
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,6 +59,13 @@ type Scope struct {
 	lastFinal error
 
 	leak *leakTracker // see SetLeakHandler
+
+	// Owned goroutines: see Go.
+	group     *group
+	grouped   atomic.Bool // group != nil, readable without mu
+	goCtx     context.Context
+	limit     int
+	keepGoing bool
 }
 
 // replacer marks a Manager whose Exit returns the final outcome itself, to be
@@ -358,8 +367,35 @@ func allDigits(s string) bool {
 
 // unwind runs every exit in s, newest first, and returns the final outcome.
 func (s *Scope) unwind(outcome error) error {
-	u := unwinding{s: s}
-	return u.run(outcome)
+	return unwinding{s: s}.do(outcome)
+}
+
+// do runs the unwinding. The goroutines s owns are canceled and waited for
+// first; their errors join the outcome before any exit runs.
+func (u unwinding) do(outcome error) error {
+	s := u.s
+	u.raised, _, outcome = s.waitGroup(outcome)
+	final := u.run(outcome)
+	for {
+		// An exit may have started goroutines in s: they end before s
+		// does, and the exits they registered run.
+		var (
+			raised []*PanicError
+			had    bool
+		)
+		raised, had, final = s.waitGroup(final)
+		if !had {
+			break
+		}
+		u.raised = append(u.raised, raised...)
+		final = u.run(final)
+	}
+	if pe := firstPanic(final); pe != nil && slices.Contains(u.raised, pe) {
+		// An owned goroutine panicked and nothing replaced it: the panic
+		// resumes here, in the goroutine that unwinds.
+		s.repanic(pe, final)
+	}
+	return final
 }
 
 // unwinding is one run of a Scope's exits. Exits held inline in the Scope are
@@ -367,8 +403,10 @@ func (s *Scope) unwind(outcome error) error {
 // rather than one per exit. After each exit it checks whether a newer one was
 // registered meanwhile: that one runs next.
 type unwinding struct {
-	s     *Scope
-	batch []exiter // taken from s; runs from the end
+	s      *Scope
+	batch  []exiter        // taken from s; runs from the end
+	ctx    context.Context // for context-aware exits; nil for a plain unwinding
+	raised []*PanicError   // panics of owned goroutines, resumed at the end
 }
 
 // run runs the exits and returns the final outcome.
@@ -410,7 +448,13 @@ func (u *unwinding) run(outcome error) (final error) {
 		// exit's): that one resumes, from whoever recovered it.
 	}()
 	for x = u.next(); x != nil; x = u.next() {
-		outcome = exitResult(x, outcome, x.Exit(outcome))
+		var r error
+		if c, ok := x.(ContextExiter); ok && u.ctx != nil {
+			r = withoutContextErr(c.ExitContext(u.ctx, outcome), u.ctx)
+		} else {
+			r = x.Exit(outcome)
+		}
+		outcome = exitResult(x, outcome, r)
 	}
 	normal = true
 	return outcome
