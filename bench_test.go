@@ -237,3 +237,32 @@ func scope8() (err error) {
 	}
 	return nil
 }
+
+// BenchmarkUnwind measures defer s.Unwind(&err) against a hand-written
+// deferred closure that runs one cleanup and keeps its error.
+func BenchmarkUnwind(b *testing.B) {
+	b.Run("baseline=defer func", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = func() (err error) {
+				defer func() {
+					if e := exitNil(); e != nil && err == nil {
+						err = e
+					}
+				}()
+				return nil
+			}()
+		}
+	})
+	b.Run("defer Unwind", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = func() (err error) {
+				var s scope.Scope
+				defer s.Unwind(&err)
+				s.Defer(exitNil)
+				return nil
+			}()
+		}
+	})
+}

@@ -485,3 +485,33 @@ func ExampleSetLeakHandler() {
 	defer scope.SetLeakHandler(nil)
 	// ... run the code under test ...
 }
+
+// ExampleCreate writes a file that is closed when the block ends: an error
+// that only shows at close (a full disk, a network file system) is added to
+// the block's outcome rather than lost.
+func ExampleCreate() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	err := scope.With(scope.Create(filepath.Join(dir, "report.txt")), func(f *os.File) error {
+		_, err := fmt.Fprintln(f, "all good")
+		return err
+	})
+	fmt.Println(err)
+	// Output: <nil>
+}
+
+// ExampleFileLock serializes work between processes: a second holder waits
+// until the first lets go.
+func ExampleFileLock() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	lock := filepath.Join(dir, "db.lock")
+	err := scope.With(scope.FileLock(lock), func(*os.File) error {
+		fmt.Println("migrating, other processes wait")
+		return nil
+	})
+	fmt.Println(err)
+	// Output:
+	// migrating, other processes wait
+	// <nil>
+}
