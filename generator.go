@@ -159,7 +159,9 @@ func (g *generator[T]) Enter() (T, error) {
 	if err == nil {
 		g.entered.mu.Lock()
 		g.entered.items = append(g.entered.items, c)
-		track(g, &g.leak, "Generator")
+		if leakHandler.Load() != nil {
+			track(g, &g.leak, "Generator")
+		}
 		g.entered.mu.Unlock()
 	}
 	return v, err

@@ -13,7 +13,7 @@ func New(ctx context.Context) *Scope {
 	if ctx == nil {
 		panic("scope: New called with a nil Context")
 	}
-	return &Scope{goCtx: ctx}
+	return &Scope{x: &extra{goCtx: ctx}}
 }
 
 // errUnwinding and errSiblingFailed are the causes with which a Scope cancels
@@ -90,21 +90,22 @@ func (s *Scope) Go(fn func(ctx context.Context) error) {
 func (s *Scope) startGoroutine() *group {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.group == nil {
-		parent := s.goCtx
+	x := s.extra()
+	if x.group == nil {
+		parent := x.goCtx
 		if parent == nil {
 			parent = context.Background()
 		}
-		g := &group{keepGoing: s.keepGoing}
+		g := &group{keepGoing: x.keepGoing}
 		g.ctx, g.cancel = context.WithCancelCause(parent)
-		if s.limit > 0 {
-			g.sem = make(chan struct{}, s.limit)
+		if x.limit > 0 {
+			g.sem = make(chan struct{}, x.limit)
 		}
-		s.group = g
+		x.group = g
 		s.grouped.Store(true)
 	}
-	s.group.wg.Add(1)
-	return s.group
+	x.group.wg.Add(1)
+	return x.group
 }
 
 // SetLimit limits the goroutines of s running at once to n; a negative n
@@ -115,7 +116,7 @@ func (s *Scope) SetLimit(n int) {
 		panic("scope: Scope.SetLimit called on a nil *Scope")
 	}
 	s.mu.Lock()
-	s.limit = n
+	s.extra().limit = n
 	s.mu.Unlock()
 }
 
@@ -129,7 +130,7 @@ func (s *Scope) SetCancelOnError(cancel bool) {
 		panic("scope: Scope.SetCancelOnError called on a nil *Scope")
 	}
 	s.mu.Lock()
-	s.keepGoing = !cancel
+	s.extra().keepGoing = !cancel
 	s.mu.Unlock()
 }
 
@@ -176,8 +177,8 @@ func (s *Scope) waitGroup(outcome error) ([]*PanicError, bool, error) {
 		return nil, false, outcome // the common case: no lock taken
 	}
 	s.mu.Lock()
-	g := s.group
-	s.group = nil
+	g := s.x.group
+	s.x.group = nil
 	s.grouped.Store(false)
 	s.mu.Unlock()
 	if g == nil {

@@ -53,9 +53,6 @@ type leakTracker struct {
 // track records that holder now has pending teardown. t is the holder's
 // tracker, made and attached to holder on first use.
 func track[T any](holder *T, t **leakTracker, kind string) {
-	if leakHandler.Load() == nil {
-		return
-	}
 	if *t == nil {
 		*t = &leakTracker{kind: kind}
 		runtime.AddCleanup(holder, reportLeak, *t)

@@ -47,12 +47,18 @@ import (
 type Scope struct {
 	mu     sync.Mutex
 	inline [4]exiter // the oldest exits, so that small scopes do not allocate
-	n      int       // how many of inline are in use
 	more   []exiter  // the newer exits once inline is full, oldest first
+	n      int32     // how many of inline are in use
 	// newer is len(more), readable without mu: an unwinding checks it after
 	// every exit for registrations newer than what it took.
-	newer atomic.Int32
+	newer   atomic.Int32
+	grouped atomic.Bool // x != nil && x.group != nil, readable without mu
+	x       *extra      // what few scopes use, allocated on first use
+}
 
+// extra is the part of a Scope that most scopes never use: kept out of line
+// so that a Scope stays small.
+type extra struct {
 	// The panic s's last unwinding resumed, with its final outcome: see
 	// repanic.
 	lastPanic *PanicError
@@ -62,10 +68,17 @@ type Scope struct {
 
 	// Owned goroutines: see Go.
 	group     *group
-	grouped   atomic.Bool // group != nil, readable without mu
 	goCtx     context.Context
 	limit     int
 	keepGoing bool
+}
+
+// extra returns s.x, allocating it if needed. s.mu must be held.
+func (s *Scope) extra() *extra {
+	if s.x == nil {
+		s.x = new(extra)
+	}
+	return s.x
 }
 
 // replacer marks a Manager whose Exit returns the final outcome itself, to be
@@ -159,10 +172,10 @@ func (s *Scope) Defer(fn func() error) {
 // inline takes a registration only while more is empty.
 func (s *Scope) push(x exiter) {
 	s.mu.Lock()
-	if s.n == 0 && len(s.more) == 0 {
-		track(s, &s.leak, "Scope")
+	if s.n == 0 && len(s.more) == 0 && leakHandler.Load() != nil {
+		track(s, &s.extra().leak, "Scope")
 	}
-	if s.n < len(s.inline) && len(s.more) == 0 {
+	if int(s.n) < len(s.inline) && len(s.more) == 0 {
 		s.inline[s.n] = x
 		s.n++
 		s.mu.Unlock()
@@ -197,10 +210,12 @@ func (s *Scope) Move() *Scope {
 	t.newer.Store(int32(len(t.more)))
 	s.inline, s.n, s.more = [4]exiter{}, 0, nil
 	s.newer.Store(0)
-	untrack(s.leak)
+	if s.x != nil {
+		untrack(s.x.leak)
+	}
 	s.mu.Unlock()
-	if t.n > 0 {
-		track(t, &t.leak, "Scope")
+	if t.n > 0 && leakHandler.Load() != nil {
+		track(t, &t.extra().leak, "Scope")
 	}
 	return t
 }
@@ -310,29 +325,71 @@ var errUnseenPanic = errors.New("scope: a panic is in flight (Unwind was not def
 
 // unwoundBy returns "runtime.Goexit" or "runtime.gopanic" when that runtime
 // function runs the deferred call that called Unwind, and "" on a normal
-// return. It looks at most two frames up from Unwind: the function that
-// deferred Unwind (or the deferred closure that called it) and its caller.
+// return. It looks at the function that deferred Unwind, and, when that is a
+// deferred closure that called Unwind itself, at the closure's caller.
 // runtime.Callers leaves out the wrapper the compiler makes for
 // defer s.Unwind(&err).
 func unwoundBy() string {
 	var pcs [2]uintptr
 	// Skip runtime.Callers, unwoundBy and Unwind.
-	n := runtime.Callers(3, pcs[:])
-	for i, pc := range pcs[:n] {
-		f := runtime.FuncForPC(pc - 1) // pc is a return address
-		if f == nil {
+	if runtime.Callers(3, pcs[:1]) == 0 {
+		return ""
+	}
+	switch frameKindOf(pcs[0]) {
+	case frameGoexit:
+		return "runtime.Goexit"
+	case frameGopanic:
+		return "runtime.gopanic"
+	case frameClosure:
+		if runtime.Callers(3, pcs[:]) < 2 {
 			return ""
 		}
-		switch name := f.Name(); name {
-		case "runtime.Goexit", "runtime.gopanic":
-			return name
-		}
-		if i == 0 && !isDeferredClosure(f.Name()) {
-			// Deferred directly: the first frame decides.
-			return ""
+		switch frameKindOf(pcs[1]) {
+		case frameGoexit:
+			return "runtime.Goexit"
+		case frameGopanic:
+			return "runtime.gopanic"
 		}
 	}
 	return ""
+}
+
+type frameKind uint64
+
+const (
+	frameOther frameKind = iota
+	frameClosure
+	frameGoexit
+	frameGopanic
+)
+
+// frameKinds caches frameKindOf by return address: a lookup by name costs
+// more than the rest of Unwind. Each slot holds a PC with its kind in the
+// top two bits (user-space addresses are far smaller); a slot is written
+// whole, so a reader sees an old entry or a new one, never half of each.
+var frameKinds [256]atomic.Uint64
+
+func frameKindOf(pc uintptr) frameKind {
+	const kindShift = 62
+	slot := &frameKinds[(pc>>2)%uintptr(len(frameKinds))]
+	if v := slot.Load(); v != 0 && uintptr(v&(1<<kindShift-1)) == pc {
+		return frameKind(v >> kindShift)
+	}
+	kind := frameOther
+	if f := runtime.FuncForPC(pc - 1); f != nil { // pc is a return address
+		switch name := f.Name(); {
+		case name == "runtime.Goexit":
+			kind = frameGoexit
+		case name == "runtime.gopanic":
+			kind = frameGopanic
+		case isDeferredClosure(name):
+			kind = frameClosure
+		}
+	}
+	if uint64(pc)>>kindShift == 0 {
+		slot.Store(uint64(pc) | uint64(kind)<<kindShift)
+	}
+	return kind
 }
 
 // isDeferredClosure reports whether name is a function literal's, the shape
@@ -471,7 +528,8 @@ type repanicker interface {
 // errors that came with it.
 func (s *Scope) repanic(pe *PanicError, final error) {
 	s.mu.Lock()
-	s.lastPanic, s.lastFinal = pe, final
+	x := s.extra()
+	x.lastPanic, x.lastFinal = pe, final
 	s.mu.Unlock()
 	panic(pe.Value)
 }
@@ -481,8 +539,11 @@ func (s *Scope) repanic(pe *PanicError, final error) {
 func (s *Scope) takeRepanic(p any) (*PanicError, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	pe, final := s.lastPanic, s.lastFinal
-	s.lastPanic, s.lastFinal = nil, nil
+	if s.x == nil {
+		return nil, nil
+	}
+	pe, final := s.x.lastPanic, s.x.lastFinal
+	s.x.lastPanic, s.x.lastFinal = nil, nil
 	if pe == nil || !sameValue(pe.Value, p) {
 		return nil, nil
 	}
@@ -526,7 +587,9 @@ func (u *unwinding) next() exiter {
 			s.mu.Unlock()
 			return x
 		} else if len(u.batch) == 0 {
-			untrack(s.leak) // s is empty and this unwinding is done
+			if s.x != nil {
+				untrack(s.x.leak) // s is empty and this unwinding is done
+			}
 		}
 		s.mu.Unlock()
 	}
