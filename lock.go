@@ -9,12 +9,13 @@ import (
 // whatever the outcome: Python's with lock.
 //
 // For a *sync.Mutex the Manager is the mutex itself under another type, so
-// Lock allocates nothing and
+// Lock allocates nothing, and
 //
 //	scope.With(scope.Lock(&mu), func(*sync.Mutex) error { ... })
 //
-// costs about 1.3 times a hand-written Lock and deferred Unlock. Lock panics if
-// l is a nil interface.
+// allocates nothing either (with a body that captures nothing); it costs
+// about 20 ns more than a hand-written Lock and deferred Unlock. Lock panics
+// if l is a nil interface.
 func Lock[L sync.Locker](l L) Manager[L] {
 	if sync.Locker(l) == nil {
 		panic("scope: Lock called with a nil Locker")

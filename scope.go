@@ -41,9 +41,10 @@ import (
 // (s.Push(inner.Exit)) makes an ordinary exit instead, whose result follows the
 // rules.
 //
-// Registering and running an exit costs about two uncontended mutex
-// operations; the first four exits live inside the Scope, so a Scope of up to
-// four exits allocates nothing beyond itself. See BENCHMARKS.md.
+// A Scope is 128 bytes. Its first four exits live inside it, so a Scope of up
+// to four exits allocates nothing beyond itself; registering and running an
+// exit costs one uncontended lock and a few calls, about 25 to 40 ns. See
+// BENCHMARKS.md.
 type Scope struct {
 	mu     sync.Mutex
 	inline [4]exiter // the oldest exits, so that small scopes do not allocate
@@ -268,13 +269,17 @@ func (s *Scope) Exit(err error) error {
 // Unwind must be called directly by a defer statement, as shown: recover only
 // works there. Called from a deferred closure instead, it cannot recover a
 // panic in flight; it then unwinds with a *PanicError whose Value says so, so
-// that no exit mistakes the panic for success, and the panic goes on. Go gives a deferred call no public way to tell a Goexit from a
-// normal return (recover returns nil for both), so when there is no panic
-// Unwind looks at its caller's frame: during a Goexit the function that calls
-// the deferred functions is runtime.Goexit itself, on a normal return it is the
-// function that deferred. This relies on runtime.Callers hiding the
-// compiler's defer wrappers, as it has since Go 1.12 and still does, and it
-// costs about a microsecond per Unwind; see BENCHMARKS.md.
+// that no exit mistakes the panic for success, and the panic goes on.
+//
+// Go gives a deferred call no public way to tell a Goexit from a normal
+// return (recover returns nil for both), so when there is no panic Unwind
+// looks at its caller's frame: during a Goexit the function that calls the
+// deferred functions is runtime.Goexit itself, on a normal return it is the
+// function that deferred. This relies on runtime.Callers leaving out the
+// wrappers the compiler makes for deferred calls, as it has since Go 1.12 and
+// still does, and a test pins it. Asking for that frame costs about half a
+// microsecond; With(new(Scope), ...) and a plain Close do not pay it. See
+// BENCHMARKS.md.
 //
 // Unwind panics if s is nil. If errp is nil it still unwinds s, then panics,
 // since it would have nowhere to store the final outcome.

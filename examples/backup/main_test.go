@@ -175,3 +175,20 @@ func TestConcurrentRunsOneWins(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, left, 1, "exactly one run made an archive")
 }
+
+func TestProgressOnATerminal(t *testing.T) {
+	scriptCmd, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("script(1) from util-linux is not installed: no way to give the child a terminal")
+	}
+	dir := t.TempDir()
+	db := filepath.Join(dir, "app.db")
+	require.NoError(t, makeDemo(context.Background(), db, 1200))
+	// script runs the child with a pseudo-terminal as its stdout and stderr.
+	cmd := exec.Command(scriptCmd, "-qec", os.Args[0]+" -test.run=^$", "/dev/null")
+	cmd.Env = append(os.Environ(), "BACKUP_CHILD_ARGS=-db "+db+" -out "+filepath.Join(dir, "out"))
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "\rrows 500/1200")
+	assert.Contains(t, string(out), "\rrows 1200/1200")
+}
