@@ -27,6 +27,12 @@ func lockDefer(mu *sync.Mutex) error {
 
 func lockedBody(*sync.Mutex) error { sink++; return nil }
 
+// userLock is a lock Manager as a user would write it.
+type userLock struct{ mu sync.Mutex }
+
+func (l *userLock) Enter() (*sync.Mutex, error) { l.mu.Lock(); return &l.mu, nil }
+func (l *userLock) Exit(error) error            { l.mu.Unlock(); return nil }
+
 var escaped func(*sync.Mutex) error
 
 //go:noinline
@@ -45,6 +51,14 @@ func BenchmarkWithLock(b *testing.B) {
 		m := scope.Lock(&mu)
 		for b.Loop() {
 			_ = scope.With(m, lockedBody)
+		}
+	})
+	b.Run("With(user Manager)", func(b *testing.B) {
+		// A Manager type of the user's own, which With cannot special-case.
+		b.ReportAllocs()
+		m := &userLock{}
+		for b.Loop() {
+			_ = scope.With[*sync.Mutex](m, lockedBody)
 		}
 	})
 	b.Run("baseline=Lock+defer Unlock, escaping closure", func(b *testing.B) {

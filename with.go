@@ -1,6 +1,9 @@
 package scope
 
-import "runtime/debug"
+import (
+	"runtime/debug"
+	"sync"
+)
 
 // With enters m, runs body with the entered value, exits m with the block's
 // outcome, and returns the final outcome.
@@ -40,6 +43,9 @@ func With[T any](m Manager[T], body func(T) error) (err error) {
 	if body == nil {
 		panic("scope: With called with a nil body")
 	}
+	if mm, ok := any(m).(*mutexManager); ok {
+		return withMutex((*sync.Mutex)(mm), any(body).(func(*sync.Mutex) error))
+	}
 	switch m := m.(type) {
 	case *generator[T]:
 		return m.with(body)
@@ -76,6 +82,17 @@ func With[T any](m Manager[T], body func(T) error) (err error) {
 	err = blockOutcome(body(v))
 	normal = true
 	return err
+}
+
+// withMutex is With(Lock(mu), body) written as the hand-written code it
+// replaces. Lock's Exit always returns nil, so the rules leave every outcome
+// as the block made it: a panic goes on with its frames, a Goexit goes on,
+// an error is returned; only a Replace result from the body needs the same
+// treatment as elsewhere.
+func withMutex(mu *sync.Mutex, body func(*sync.Mutex) error) error {
+	mu.Lock()
+	defer mu.Unlock()
+	return blockOutcome(body(mu))
 }
 
 // WithResult is [With] for a body that also returns a result. It returns the
