@@ -9,13 +9,13 @@ import (
 // whatever the outcome: Python's with lock.
 //
 // For a *sync.Mutex the Manager is the mutex itself under another type, so
-// Lock allocates nothing, and
+// Lock allocates nothing, and With over it
 //
 //	scope.With(scope.Lock(&mu), func(*sync.Mutex) error { ... })
 //
-// allocates nothing either (with a body that captures nothing); it costs
-// about 20 ns more than a hand-written Lock and deferred Unlock. Lock panics
-// if l is a nil interface.
+// runs that very code, Lock and a deferred Unlock around the body, at about
+// 1.5 times its cost and with no allocation (for a body that captures
+// nothing). Lock panics if l is a nil interface.
 func Lock[L sync.Locker](l L) Manager[L] {
 	if sync.Locker(l) == nil {
 		panic("scope: Lock called with a nil Locker")

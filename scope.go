@@ -18,6 +18,8 @@ import (
 // first use. All its methods are safe for concurrent use by multiple
 // goroutines, and every exit registered runs exactly once, in whichever
 // unwinding finds it first (Python's ExitStack is not safe for concurrent use).
+// Two unwindings at once share the exits between them, so a Close may return
+// while another goroutine's Close is still running exits it took.
 //
 // Unwinding ([Scope.Close], [Scope.Exit], [Scope.Unwind]) runs the exits
 // newest first. Each exit sees the current outcome, as changed by the exits
@@ -40,6 +42,10 @@ import (
 // embeds a Scope and uses its Exit method. Registering the method value
 // (s.Push(inner.Exit)) makes an ordinary exit instead, whose result follows the
 // rules.
+//
+// A Scope can also own goroutines ([Scope.Go]), which it cancels and waits
+// for before running any exit, and give its whole teardown one deadline
+// ([Scope.CloseContext]).
 //
 // A Scope is 128 bytes. Its first four exits live inside it, so a Scope of up
 // to four exits allocates nothing beyond itself; registering and running an

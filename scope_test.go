@@ -383,36 +383,6 @@ func TestScopeReuseAndDoubleClose(t *testing.T) {
 	assert.Equal(t, 2, runs, "each exit ran once; the scope was usable again")
 }
 
-func TestScopeConcurrentRegistration(t *testing.T) {
-	const goroutines, each = 16, 500
-	var (
-		s    scope.Scope
-		runs [goroutines * each]atomic.Int32
-		wg   sync.WaitGroup
-	)
-	for g := range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range each {
-				id := g*each + i
-				s.Defer(func() error { runs[id].Add(1); return nil })
-			}
-		}()
-	}
-	// Unwind concurrently with the registrations, then once more after.
-	closed := make(chan error, 1)
-	go func() { closed <- s.Close() }()
-	wg.Wait()
-	require.NoError(t, <-closed)
-	require.NoError(t, s.Close())
-	for id := range runs {
-		if n := runs[id].Load(); n != 1 {
-			t.Fatalf("exit %d ran %d times; want exactly once", id, n)
-		}
-	}
-}
-
 func TestScopeConcurrentClose(t *testing.T) {
 	var (
 		s    scope.Scope
