@@ -66,10 +66,12 @@ func job(w io.Writer, mu *sync.Mutex, report string, fail bool) (err error) {
 	if _, err := scope.Enter(&s, logged(w, "job")); err != nil {
 		return err
 	}
+	// Registered before the lock, so it runs after the unlock: exits run
+	// last-in-first-out.
+	s.Defer(func() error { fmt.Fprintln(w, "  lock released"); return nil })
 	if _, err := scope.Enter(&s, scope.Lock(mu)); err != nil {
 		return err
 	}
-	s.Defer(func() error { fmt.Fprintln(w, "  lock released"); return nil })
 	f, err := scope.Enter(&s, scope.WriteFileAtomic(report, 0o644))
 	if err != nil {
 		return err
