@@ -205,8 +205,9 @@ func (s *Scope) push(x exiter) {
 // leaving s empty: Python's ExitStack.pop_all. It is how a constructor that
 // acquired several resources hands them to its result once all succeeded.
 //
-// Exits that an unwinding of s in progress has already taken are not moved.
-// Move panics at once if s is nil.
+// Exits that an unwinding of s in progress has already taken are not moved,
+// and neither are the goroutines started with [Scope.Go]: they stay owned by
+// s. Move panics at once if s is nil.
 func (s *Scope) Move() *Scope {
 	if s == nil {
 		panic("scope: Scope.Move called on a nil *Scope")
