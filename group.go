@@ -43,7 +43,8 @@ type group struct {
 // as TaskGroup and errgroup.WithContext do. Unwinding first cancels that
 // context and waits for every goroutine s owns, then runs the exits, newest
 // first: so a goroutine may use any resource entered in s before it started.
-// fn must return once its context is canceled, or unwinding waits for ever.
+// fn must return once its context is canceled, or unwinding waits for ever;
+// for the same reason fn must not unwind s itself.
 //
 // Every error the goroutines return joins the outcome, in the order they
 // failed, not only the first (errgroup keeps one). A goroutine's
