@@ -280,3 +280,24 @@ func BenchmarkUnwind(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkMutex compares scope.Mutex, which LockContext can wait on with a
+// deadline, with sync.Mutex, uncontended.
+func BenchmarkMutex(b *testing.B) {
+	b.Run("baseline=sync.Mutex", func(b *testing.B) {
+		var mu sync.Mutex
+		for b.Loop() {
+			mu.Lock()
+			sink++
+			mu.Unlock()
+		}
+	})
+	b.Run("scope.Mutex", func(b *testing.B) {
+		var mu scope.Mutex
+		for b.Loop() {
+			mu.Lock()
+			sink++
+			mu.Unlock()
+		}
+	})
+}

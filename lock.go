@@ -3,6 +3,7 @@ package scope
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 )
 
 // Lock returns a Manager that locks l on Enter and unlocks it on Exit,
@@ -113,52 +114,63 @@ func (m *contextLockManager[L]) Exit(error) error { m.l.Unlock(); return nil }
 // and [ContextLocker].
 //
 // A zero Mutex is unlocked and ready to use. A Mutex must not be copied after
-// first use. Waiters are served in no particular order. An uncontended
-// Lock and Unlock cost about as much as a buffered channel send and receive,
-// a few times a sync.Mutex: prefer sync.Mutex where no deadline is needed.
+// first use. Lock, TryLock and Unlock are a sync.Mutex's, plus one atomic
+// load in Unlock; only LockContext's waiters pay for the channel that wakes
+// them. A goroutine waiting in LockContext is not queued behind those waiting
+// in Lock: it retries each time the Mutex is unlocked, until its context
+// ends.
 type Mutex struct {
-	once sync.Once
-	sem  chan struct{} // holds a token while locked
-}
-
-func (m *Mutex) ch() chan struct{} {
-	m.once.Do(func() { m.sem = make(chan struct{}, 1) })
-	return m.sem
+	mu       sync.Mutex
+	waiters  atomic.Int32  // goroutines waiting in LockContext
+	wmu      sync.Mutex    // guards released
+	released chan struct{} // closed by the next Unlock, while there are waiters
 }
 
 // Lock locks m, waiting as long as it takes.
-func (m *Mutex) Lock() { m.ch() <- struct{}{} }
+func (m *Mutex) Lock() { m.mu.Lock() }
 
 // TryLock locks m if it is unlocked and reports whether it did.
-func (m *Mutex) TryLock() bool {
-	select {
-	case m.ch() <- struct{}{}:
-		return true
-	default:
-		return false
-	}
-}
+func (m *Mutex) TryLock() bool { return m.mu.TryLock() }
 
 // LockContext locks m, or returns ctx.Err() without locking it if ctx is done
 // first. If m is unlocked, LockContext locks it even when ctx is already done.
 func (m *Mutex) LockContext(ctx context.Context) error {
-	if m.TryLock() {
+	if m.mu.TryLock() {
 		return nil
 	}
-	select {
-	case m.ch() <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	m.waiters.Add(1)
+	defer m.waiters.Add(-1)
+	for {
+		m.wmu.Lock()
+		if m.released == nil {
+			m.released = make(chan struct{})
+		}
+		released := m.released
+		m.wmu.Unlock()
+		// Try again now that an Unlock is sure to close released: one that
+		// came before is not missed.
+		if m.mu.TryLock() {
+			return nil
+		}
+		select {
+		case <-released:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
 // Unlock unlocks m. Like sync.Mutex, it may be called from another goroutine
-// than the one that locked m; unlocking an unlocked Mutex panics.
+// than the one that locked m, and unlocking an unlocked Mutex is a run-time
+// error that ends the program.
 func (m *Mutex) Unlock() {
-	select {
-	case <-m.ch():
-	default:
-		panic("scope: Mutex.Unlock of unlocked Mutex")
+	m.mu.Unlock()
+	if m.waiters.Load() > 0 {
+		m.wmu.Lock()
+		if m.released != nil {
+			close(m.released)
+			m.released = nil
+		}
+		m.wmu.Unlock()
 	}
 }

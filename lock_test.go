@@ -3,6 +3,7 @@ package scope_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,7 +70,51 @@ func TestRLock(t *testing.T) {
 func TestMutex(t *testing.T) {
 	var mu scope.Mutex
 	lockPaths(t, scope.Lock(&mu), mu.TryLock, mu.Unlock)
-	assert.PanicsWithValue(t, "scope: Mutex.Unlock of unlocked Mutex", mu.Unlock)
+}
+
+func init() {
+	children["unlock-unlocked"] = func() { new(scope.Mutex).Unlock() }
+}
+
+func TestMutexUnlockOfUnlocked(t *testing.T) {
+	out, err := runChild(t, "unlock-unlocked")
+	require.Error(t, err, "a run-time error that ends the program, as for sync.Mutex")
+	assert.Contains(t, out, "unlock of unlocked mutex")
+}
+
+func TestMutexLockContextUnderContention(t *testing.T) {
+	// Goroutines taking the lock with Lock and with LockContext at once:
+	// mutual exclusion holds, and every LockContext with a long deadline
+	// gets the lock.
+	var (
+		mu      scope.Mutex
+		holders atomic.Int32
+		wg      sync.WaitGroup
+	)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				if i%2 == 0 {
+					mu.Lock()
+				} else {
+					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					err := mu.LockContext(ctx)
+					cancel()
+					if !assert.NoError(t, err) {
+						return
+					}
+				}
+				if holders.Add(1) != 1 {
+					t.Error("two holders at once")
+				}
+				holders.Add(-1)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func TestLockContext(t *testing.T) {

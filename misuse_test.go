@@ -56,7 +56,6 @@ func TestMisusePanics(t *testing.T) {
 		{"Swap nil", func() { scope.Swap[int](nil, 1) }, "scope: Swap called with a nil pointer"},
 		{"Tx nil db", func() { scope.Tx(context.Background(), nil, nil) }, "scope: Tx called with a nil TxBeginner"},
 		{"ForTest nil", func() { scope.ForTest(nil) }, "scope: ForTest called with a nil TestingT"},
-		{"Mutex unlock of unlocked", func() { new(scope.Mutex).Unlock() }, "scope: Mutex.Unlock of unlocked Mutex"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
