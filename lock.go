@@ -174,3 +174,10 @@ func (m *Mutex) Unlock() {
 		m.wmu.Unlock()
 	}
 }
+
+var (
+	_ Manager[*sync.Mutex]   = (*mutexManager)(nil)
+	_ Manager[*sync.RWMutex] = (*rlockManager)(nil)
+	_ sync.Locker            = (*Mutex)(nil)
+	_ ContextLocker          = (*Mutex)(nil)
+)

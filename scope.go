@@ -3,6 +3,7 @@ package scope
 import (
 	"context"
 	"errors"
+	"io"
 	"reflect"
 	"runtime"
 	"runtime/debug"
@@ -614,3 +615,14 @@ func (u *unwinding) next() exiter {
 	u.batch = u.batch[:n-1]
 	return x
 }
+
+var (
+	_ Manager[*Scope] = (*Scope)(nil)
+	_ io.Closer       = (*Scope)(nil)
+	_ ContextExiter   = (*Scope)(nil)
+	_ replacer        = (*Scope)(nil)
+	_ repanicker      = (*Scope)(nil)
+	_ exiter          = ExitFunc(nil)
+	_ exiter          = deferFunc(nil)
+	_ ContextExiter   = contextExit(nil)
+)

@@ -37,3 +37,8 @@ func Tx(ctx context.Context, db TxBeginner, opts *sql.TxOptions) Manager[*sql.Tx
 		return nil
 	})
 }
+
+var (
+	_ TxBeginner = (*sql.DB)(nil)
+	_ TxBeginner = (*sql.Conn)(nil)
+)
