@@ -96,7 +96,9 @@ func (s *Scope) CloseTimeout(d time.Duration) error {
 }
 
 // withoutContextErr removes from r the parts that are ctx's own error, which
-// ExitContext adds once at the end.
+// ExitContext adds once at the end. r itself, or a part of a combination
+// (multierr's, errors.Join's), counts when it is ctx.Err() exactly; an error
+// that wraps it says more, and stays.
 func withoutContextErr(r error, ctx context.Context) error {
 	ctxErr := ctx.Err()
 	if r == nil || ctxErr == nil {
@@ -105,11 +107,12 @@ func withoutContextErr(r error, ctx context.Context) error {
 	if r == ctxErr {
 		return nil
 	}
-	if _, ok := r.(interface{ Unwrap() []error }); !ok {
+	group, ok := r.(interface{ Unwrap() []error })
+	if !ok {
 		return r
 	}
-	parts := multierr.Errors(r)
-	kept := parts[:0:0]
+	parts := group.Unwrap()
+	kept := make([]error, 0, len(parts))
 	for _, p := range parts {
 		if p != ctxErr {
 			kept = append(kept, p)

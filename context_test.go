@@ -4,12 +4,15 @@ package scope_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/multierr"
 
 	"github.com/go-scope/scope"
 )
@@ -47,6 +50,27 @@ func TestExitContextDeadline(t *testing.T) {
 		assert.True(t, plain, "a plain exit in the same scope runs too")
 		assert.ErrorIs(t, err, errExit1, "the slow exit's error is kept")
 		assert.Equal(t, 1, count(err, context.DeadlineExceeded), "the deadline is reported once: %v", err)
+	})
+}
+
+func TestExitContextDeadlineReportedOnceInCombinations(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var s scope.Scope
+		s.PushContext(func(ctx context.Context, err error) error {
+			return errors.Join(ctx.Err(), errExit1) // joined: split, the deadline dropped
+		})
+		s.PushContext(func(ctx context.Context, err error) error {
+			return multierr.Append(ctx.Err(), errExit2) // multierr: the same
+		})
+		s.PushContext(func(ctx context.Context, err error) error {
+			<-ctx.Done()
+			return fmt.Errorf("flush: %w", ctx.Err()) // wrapped: says more, kept
+		})
+		err := s.CloseTimeout(time.Second)
+		assertParts(t, err, errExit2, errExit1)
+		assert.Equal(t, 1, count(err, context.DeadlineExceeded),
+			"the deadline once, inside the wrapping error that says more: %v", err)
+		assert.Contains(t, err.Error(), "flush: context deadline exceeded")
 	})
 }
 
