@@ -42,6 +42,16 @@ func TestDefaultRun(t *testing.T) {
 	assert.Empty(t, errOut.String(), "no progress when stderr is not a terminal")
 }
 
+// demoSetup makes a demo database of rows rows in a new temporary directory
+// and returns the directory, the database and the archive directory.
+func demoSetup(t *testing.T, rows int) (dir, db, out string) {
+	t.Helper()
+	dir = t.TempDir()
+	db = filepath.Join(dir, "app.db")
+	require.NoError(t, makeDemo(context.Background(), db, rows))
+	return dir, db, filepath.Join(dir, "archives")
+}
+
 // tableDump returns every row of every table, in a stable order, as text.
 func tableDump(t *testing.T, path string) map[string][]string {
 	t.Helper()
@@ -68,10 +78,7 @@ func tableDump(t *testing.T, path string) map[string][]string {
 }
 
 func TestBackupRestoreRoundTrip(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "app.db")
-	require.NoError(t, makeDemo(context.Background(), db, 3000))
-	out := filepath.Join(dir, "archives")
+	dir, db, out := demoSetup(t, 3000)
 	var stdout, stderr strings.Builder
 	require.Equal(t, 0, run(context.Background(), []string{"-db", db, "-out", out}, &stdout, &stderr), stderr.String())
 
@@ -86,10 +93,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 }
 
 func TestInjectedFailureLeavesNoPartialArchive(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "app.db")
-	require.NoError(t, makeDemo(context.Background(), db, 2000))
-	out := filepath.Join(dir, "archives")
+	_, db, out := demoSetup(t, 2000)
 	var stdout, stderr strings.Builder
 	require.Equal(t, 0, run(context.Background(), []string{"-db", db, "-out", out}, &stdout, &stderr))
 	before, err := os.ReadDir(out)
@@ -121,10 +125,7 @@ func names(entries []os.DirEntry) []string {
 }
 
 func TestKeep(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "app.db")
-	require.NoError(t, makeDemo(context.Background(), db, 100))
-	out := filepath.Join(dir, "archives")
+	dir, db, out := demoSetup(t, 100)
 	var stdout, stderr strings.Builder
 	for range 4 {
 		require.Equal(t, 0, run(context.Background(), []string{"-db", db, "-out", out, "-keep", "2"}, &stdout, &stderr))
@@ -146,10 +147,7 @@ func TestMissingDatabase(t *testing.T) {
 }
 
 func TestConcurrentRunsOneWins(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "app.db")
-	require.NoError(t, makeDemo(context.Background(), db, 200))
-	out := filepath.Join(dir, "archives")
+	_, db, out := demoSetup(t, 200)
 	require.NoError(t, os.MkdirAll(out, 0o755))
 
 	first := child("-db", db, "-out", out, "-hold", "3s")
@@ -181,9 +179,7 @@ func TestProgressOnATerminal(t *testing.T) {
 	if err != nil {
 		t.Skip("script(1) from util-linux is not installed: no way to give the child a terminal")
 	}
-	dir := t.TempDir()
-	db := filepath.Join(dir, "app.db")
-	require.NoError(t, makeDemo(context.Background(), db, 1200))
+	dir, db, _ := demoSetup(t, 1200)
 	// script runs the child with a pseudo-terminal as its stdout and stderr.
 	cmd := exec.Command(scriptCmd, "-qec", os.Args[0]+" -test.run=^$", "/dev/null")
 	cmd.Env = append(os.Environ(), "BACKUP_CHILD_ARGS=-db "+db+" -out "+filepath.Join(dir, "out"))
