@@ -125,7 +125,7 @@ func names(entries []os.DirEntry) []string {
 }
 
 func TestKeep(t *testing.T) {
-	dir, db, out := demoSetup(t, 100)
+	_, db, out := demoSetup(t, 100)
 	var stdout, stderr strings.Builder
 	for range 4 {
 		require.Equal(t, 0, run(context.Background(), []string{"-db", db, "-out", out, "-keep", "2"}, &stdout, &stderr))
