@@ -34,14 +34,14 @@ func TestAllocs(t *testing.T) {
 		}},
 		{"With(Func) built once", 0, func() { _ = scope.With(fn, lockedBody) }},
 		{"With(Value) error", 0, func() { _ = scope.With(valueManager, func(int) error { return errBody }) }},
-		{"Scope with 4 exits", 1, func() {
+		{"Scope with 4 exits", 0, func() {
 			var s scope.Scope
 			for range 4 {
 				s.Defer(exitOK)
 			}
 			_ = s.Close()
 		}},
-		{"Unwind with 4 exits", 1, func() {
+		{"Unwind with 4 exits", 0, func() {
 			_ = func() (err error) {
 				var s scope.Scope
 				defer s.Unwind(&err)

@@ -149,7 +149,7 @@ func TestExitContextMisuse(t *testing.T) {
 	assert.PanicsWithValue(t, "scope: Scope.PushContext called on a nil *Scope", func() {
 		nilScope.PushContext(func(context.Context, error) error { return nil })
 	})
-	assert.PanicsWithValue(t, "scope: Scope.ExitContext called on a nil *Scope", func() { _ = nilScope.CloseContext(context.Background()) })
+	assert.PanicsWithValue(t, "scope: Scope.CloseContext called on a nil *Scope", func() { _ = nilScope.CloseContext(context.Background()) })
 	//lint:ignore SA1012 testing the nil check
 	assert.PanicsWithValue(t, "scope: Scope.ExitContext called with a nil Context", func() { _ = new(scope.Scope).ExitContext(nil, nil) })
 }

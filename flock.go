@@ -6,8 +6,10 @@ import (
 )
 
 // ErrLocked is returned (wrapped, with the path) by [TryFileLock]'s Enter when
-// another process holds the lock.
-var ErrLocked = errors.New("scope: file is locked by another process")
+// another holder has the lock. Its text names no kind of lock, so that other
+// locks (a lease in a database, say) can wrap it too: errors.Is(err,
+// scope.ErrLocked) then answers "held by someone else, try later" for all.
+var ErrLocked = errors.New("scope: the lock is held by another holder")
 
 // ErrNotSupported is returned by the Enter of [FileLock] and [TryFileLock] on
 // systems without flock.

@@ -3,6 +3,8 @@ package scope
 import (
 	"errors"
 	"iter"
+	"sync"
+	"sync/atomic"
 
 	"go.uber.org/multierr"
 )
@@ -13,9 +15,9 @@ import (
 //
 // yield runs the block with v and returns the block's outcome: nil, the
 // block's error, a [*PanicError] or [ErrGoexit]. yield never panics, so the
-// code after it runs even when the block panicked (the panic's stack stays in
-// PanicError.Stack). gen's return value is the exit's result under the rules
-// of the package documentation:
+// code after it runs when the block returned an error or panicked (the
+// panic's stack stays in PanicError.Stack). gen's return value is the exit's
+// result under the rules of the package documentation:
 //
 //	return yield(v)     // pass the outcome through
 //	return f.Close()    // add the close error to the outcome
@@ -30,87 +32,113 @@ import (
 // directly: no goroutine, no channel. Because [runtime.Goexit] cannot be
 // stopped, a block that calls Goexit under With unwinds straight through gen:
 // only gen's deferred calls run, not the code after yield. Put teardown that
-// must survive t.FailNow in a defer inside gen.
+// must survive t.FailNow in a defer inside gen. And because the teardown runs
+// after yield returned, a crash of a panicking block shows gen's frames, not
+// the block's (see [With]).
 //
 // Entered through [Enter] into a [Scope], or through its own Enter and Exit,
 // gen runs as a coroutine ([iter.Pull]): Enter runs gen up to yield, and Exit
 // passes the outcome in and runs gen to its end, with the same results as
 // under With. A Goexit in the block then reaches gen's yield as ErrGoexit like
-// any other outcome. An entered generator holds a parked goroutine until it
-// exits: one that is entered and never exited leaks it.
+// any other outcome, and the code after yield runs. An entered generator
+// holds a parked goroutine until it exits: one that is entered and never
+// exited leaks it.
 //
 // One Generator may be used again after it exited, by many goroutines at once
 // under With and Scope, and entered again while entered as long as its own
 // Enter and Exit calls nest, as With and Scope guarantee.
 //
-// Generator panics if gen is nil. Under With a run allocates its state and
-// its yield (two small objects); entered through a Scope it costs an iter.Pull
-// of one value and three allocations more. See BENCHMARKS.md.
+// Generator panics if gen is nil.
 func Generator[T any](gen func(yield func(T) error) error) Manager[T] {
 	if gen == nil {
 		panic("scope: Generator called with a nil function")
 	}
-	return &generator[T]{gen: gen}
+	g := &generator[T]{gen: gen, start: new(starter[T])}
+	g.seq = g.start.run
+	return g
 }
 
 type generator[T any] struct {
-	gen     func(yield func(T) error) error
+	gen func(yield func(T) error) error
+
+	// Under With: the state of one run, kept for the next one. A run that
+	// finds it taken (the same generator under With on two goroutines at
+	// once, or nested) makes its own.
+	busy  atomic.Bool
+	state callback[T]
+	runs  atomic.Uint64 // numbers the runs, so that a kept yield knows its own
+
+	// As a coroutine: the sequence iter.Pull runs for every entry, bound
+	// once, and what hands it the entry it is starting (see enter).
+	seq   iter.Seq[T]
+	start *starter[T]
+
 	entered stack[*coroutine[T]]
 	leak    *leakTracker // see SetLeakHandler; guarded by entered.mu
 }
 
-// with runs gen on the calling goroutine with a yield that calls body.
-func (g *generator[T]) with(body func(T) error) error {
-	cb := &callback[T]{body: body}
-	r := g.gen(cb.yield)
-	cb.returned = true
+// run is With over the generator: gen runs on the calling goroutine, with a
+// yield that calls body.
+func (g *generator[T]) run(_, body any) error {
+	cb := &g.state
+	if !g.busy.CompareAndSwap(false, true) {
+		cb = new(callback[T])
+	}
+	defer g.release(cb)
+	n := g.runs.Add(1)
+	cb.reset(n, body.(func(T) error))
+	// The only object a run allocates, besides a body that captures
+	// variables: a yield that knows its run, so that one kept after gen
+	// returned runs nothing, even while the state serves a later run.
+	r := g.gen(func(v T) error { return cb.yield(n, v) })
 	if !cb.yielded {
 		return enterError(r)
 	}
-	final := settle(cb.outcome, genResult(r, cb.extra))
-	if cb.pe != nil && holds(final, cb.pe) {
-		panic(cb.pe.Value)
-	}
+	final := apply(cb.outcome, genResult(r, cb.extra))
+	resume(final, cb.pe)
 	return final
 }
 
-// callback is the state of one generator run under With: one allocation,
-// with the yield method value that gen receives.
-type callback[T any] struct {
-	body     func(T) error
-	outcome  error
-	pe       *PanicError
-	yielded  bool
-	extra    bool // yield was called again
-	returned bool // gen returned: a yield it kept runs nothing
+func (g *generator[T]) release(cb *callback[T]) {
+	cb.run.Store(0) // a kept yield now finds no run of its own
+	cb.body, cb.outcome, cb.pe = nil, nil, nil
+	if cb == &g.state {
+		g.busy.Store(false)
+	}
 }
 
-func (cb *callback[T]) yield(v T) error {
-	if cb.yielded || cb.returned {
+// callback is the state of one generator run under With.
+type callback[T any] struct {
+	run     atomic.Uint64 // the run it serves, 0 between runs
+	body    func(T) error
+	outcome error
+	pe      *PanicError
+	yielded bool
+	extra   bool // yield was called again
+}
+
+func (cb *callback[T]) reset(n uint64, body func(T) error) {
+	cb.body, cb.yielded, cb.extra = body, false, false
+	cb.run.Store(n)
+}
+
+func (cb *callback[T]) yield(n uint64, v T) error {
+	if cb.run.Load() != n {
+		return ErrExtraYield // kept from a run that ended
+	}
+	if cb.yielded {
 		cb.extra = true
 		return ErrExtraYield
 	}
 	cb.yielded = true
-	cb.pe, cb.outcome = callBody(cb.body, v)
+	guard(func() error { return blockOutcome(cb.body(v)) }, func(outcome error, how ending) error {
+		cb.outcome = outcome
+		if how == panicked {
+			cb.pe = outcome.(*PanicError)
+		}
+		return nil // nothing resumes here: the teardown runs first
+	})
 	return cb.outcome
-}
-
-// callBody runs body(v) and returns its outcome, recovering a panic into a
-// *PanicError, which it returns both as pe and as the outcome. A Goexit cannot be recovered: it goes on through the caller.
-func callBody[T any](body func(T) error, v T) (pe *PanicError, outcome error) {
-	normal := false
-	defer func() {
-		if normal {
-			return
-		}
-		if p := recover(); p != nil {
-			pe = newPanicError(p)
-			outcome = pe
-		}
-	}()
-	outcome = blockOutcome(body(v))
-	normal = true
-	return nil, outcome
 }
 
 // enterError is Enter's error when gen returned r without yielding.
@@ -143,10 +171,12 @@ func withExtraYield(err error) error {
 	return multierr.Append(err, ErrExtraYield)
 }
 
-// start runs gen as a coroutine up to its yield.
-func (g *generator[T]) start() (*coroutine[T], T, error) {
+// enter runs gen as a coroutine up to its yield.
+func (g *generator[T]) enter() (*coroutine[T], T, error) {
 	c := &coroutine[T]{gen: g.gen}
-	c.next, _ = iter.Pull(c.run)
+	g.start.mu.Lock()
+	g.start.next = c
+	c.next, c.stop = iter.Pull(g.seq)
 	v, ok := c.next()
 	if !ok {
 		return nil, v, enterError(c.r)
@@ -154,8 +184,33 @@ func (g *generator[T]) start() (*coroutine[T], T, error) {
 	return c, v, nil
 }
 
+// starter hands the entry it is starting to the sequence that iter.Pull
+// runs, bound once per generator: iter.Pull runs the sequence synchronously
+// on the first call of next, and the sequence reads next first thing, under
+// the lock that enter took, and unlocks it, so that entries that take long to
+// set up do not wait for each other. It is apart from the generator so that
+// an entered generator's parked goroutine does not keep the generator
+// reachable: a leaked one can then be reported (see SetLeakHandler).
+type starter[T any] struct {
+	mu   sync.Mutex
+	next *coroutine[T]
+}
+
+func (st *starter[T]) run(out func(T) bool) {
+	c := st.next
+	st.next = nil
+	st.mu.Unlock()
+	c.out = out
+	c.r = c.gen(c.yield)
+}
+
+func (g *generator[T]) bind(any) (T, exiter, error) {
+	c, v, err := g.enter()
+	return v, c, err
+}
+
 func (g *generator[T]) Enter() (T, error) {
-	c, v, err := g.start()
+	c, v, err := g.enter()
 	if err == nil {
 		g.entered.mu.Lock()
 		g.entered.items = append(g.entered.items, c)
@@ -181,17 +236,12 @@ func (g *generator[T]) Exit(err error) error {
 type coroutine[T any] struct {
 	gen     func(yield func(T) error) error
 	next    func() (T, bool)
+	stop    func()
 	out     func(T) bool // iter.Pull's yield: parks gen, handing v to next
 	outcome error        // the block's outcome, handed to gen's yield by Exit
 	r       error        // what gen returned
 	yielded bool
 	extra   bool // gen called yield again
-}
-
-// run is the iter.Seq that iter.Pull runs as a coroutine.
-func (c *coroutine[T]) run(out func(T) bool) {
-	c.out = out
-	c.r = c.gen(c.yield)
 }
 
 // yield is gen's yield: the first call parks gen until Exit resumes it with
@@ -211,5 +261,13 @@ func (c *coroutine[T]) yield(v T) error {
 func (c *coroutine[T]) Exit(err error) error {
 	c.outcome = err
 	c.next()
+	c.stop()
 	return genResult(c.r, c.extra)
 }
+
+var (
+	_ runner       = (*generator[int])(nil)
+	_ binder[int]  = (*generator[int])(nil)
+	_ Manager[int] = (*generator[int])(nil)
+	_ exiter       = (*coroutine[int])(nil)
+)

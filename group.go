@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"sync"
+
+	"go.uber.org/multierr"
 )
 
 // New returns an empty Scope whose goroutines ([Scope.Go]) get contexts
-// derived from ctx. A zero Scope's goroutines get contexts derived from
-// context.Background().
+// derived from ctx: canceling ctx is how long-running goroutines (an accept
+// loop, a worker) are told to stop. A zero Scope's goroutines get contexts
+// derived from context.Background(). New panics if ctx is nil.
 func New(ctx context.Context) *Scope {
 	if ctx == nil {
 		panic("scope: New called with a nil Context")
@@ -19,37 +22,58 @@ func New(ctx context.Context) *Scope {
 // errUnwinding and errSiblingFailed are the causes with which a Scope cancels
 // the context of its goroutines.
 var (
-	errUnwinding     = errors.New("scope: the scope is unwinding")
+	errUnwinding     = errors.New("scope: the scope is unwinding after a failure, or its teardown's deadline passed")
 	errSiblingFailed = errors.New("scope: another goroutine of the scope failed")
 )
 
 // group is the goroutines a Scope owns between two unwindings.
 type group struct {
-	ctx       context.Context
-	cancel    context.CancelCauseFunc
-	wg        sync.WaitGroup
-	sem       chan struct{} // nil: no limit
-	keepGoing bool
+	ctx           context.Context
+	cancel        context.CancelCauseFunc
+	sem           chan struct{} // nil: no limit
+	cancelOnError bool
 
-	mu   sync.Mutex
-	errs []error // in the order the goroutines failed
+	mu       sync.Mutex
+	running  int
+	idle     chan struct{} // closed when running drops to 0; made by a waiter
+	errs     []error       // in the order the goroutines failed
+	reported int           // how many of errs an unwinding has added to its outcome
 }
 
 // Go runs fn in a new goroutine that s owns, like Python's
-// TaskGroup.create_task: s does not finish unwinding until fn has returned.
+// TaskGroup.create_task: s does not run any exit until fn has returned.
 //
-// fn gets a context that is canceled when s starts unwinding, and, unless
-// [Scope.SetCancelOnError] turned it off, as soon as any goroutine of s fails,
-// as TaskGroup and errgroup.WithContext do. Unwinding first cancels that
-// context and waits for every goroutine s owns, then runs the exits, newest
-// first: so a goroutine may use any resource entered in s before it started.
-// fn must return once its context is canceled, or unwinding waits for ever;
-// for the same reason fn must not unwind s itself.
+// An unwinding of s first waits for every goroutine s owns, then runs the
+// exits, newest first, so a goroutine may use any resource entered in s
+// before it started. How it waits depends on the outcome, as with Python's
+// TaskGroup and errgroup:
+//
+//   - a nil outcome (the block succeeded) waits for the goroutines to finish,
+//     without canceling them;
+//   - a failure (an error, a panic, a Goexit) cancels their context, then
+//     waits.
+//
+// So a goroutine that runs until told to stop (an accept loop, a worker) must
+// be stopped in one of two ways: by canceling the context given to [New], or
+// by a teardown with a deadline ([Scope.CloseContext], [Scope.CloseTimeout],
+// [Scope.ExitContext]), which waits until the deadline, then cancels the
+// goroutines and waits for them, as http.Server.Shutdown does for its
+// connections, and reports the deadline. [Scope.Wait] waits for the
+// goroutines without unwinding.
+//
+// fn's context is also canceled as soon as any goroutine of s fails, unless
+// [Scope.SetCancelOnError] turned that off, as TaskGroup and
+// errgroup.WithContext do. fn must return once its context is canceled, and
+// must not unwind s itself: the unwinding would wait for it for ever.
+// Goroutines started by fn, or by an exit, during the unwinding are owned
+// and waited for too: no exit runs while any of them is running.
 //
 // Every error the goroutines return joins the outcome, in the order they
-// failed, not only the first (errgroup keeps one). A goroutine's
-// context.Canceled that s itself caused, by unwinding or after a sibling
-// failed, is not an error and is not reported.
+// failed, not only the first (errgroup keeps one), before any exit runs: a
+// transaction in s rolls back when a goroutine failed. A goroutine's
+// context.Canceled that s itself caused (by unwinding after a failure, by
+// its deadline, or after a sibling failed) is not an error and is not
+// reported.
 //
 // A panic in fn is recovered in its goroutine, cancels the other goroutines
 // whatever SetCancelOnError says, and joins the outcome as a [*PanicError]
@@ -57,11 +81,8 @@ type group struct {
 // unwinding goroutine then panics again with the original value, as [With]
 // does for a block's panic. It is not turned into a mere error, which would
 // hide a bug, nor re-panicked from the goroutine, which would crash the
-// process before the scope's teardown ran; and the owner learns of it only
-// when it unwinds, never by waiting on a channel that a panicked goroutine
-// will not close (the deadlock that made errgroup withdraw its own panic
-// propagation). A Goexit in fn (a t.FailNow) joins the outcome as
-// [ErrGoexit].
+// process before the scope's teardown ran. A Goexit in fn (a t.FailNow)
+// joins the outcome as [ErrGoexit].
 //
 // If a limit is set ([Scope.SetLimit]), Go blocks until a goroutine slot is
 // free. Go panics at once if s or fn is nil.
@@ -77,48 +98,88 @@ func (s *Scope) Go(fn func(ctx context.Context) error) {
 		g.sem <- struct{}{}
 	}
 	go func() {
-		defer g.wg.Done()
+		defer g.finished()
 		if g.sem != nil {
 			defer func() { <-g.sem }()
 		}
-		g.run(fn)
+		guard(func() error { return blockOutcome(fn(g.ctx)) }, g.record)
 	}()
 }
 
 // startGoroutine returns s's current group, made if needed, with one more
-// goroutine counted in it. Counting under s.mu is what lets waitGroup
-// detach the group and wait for it without missing a goroutine.
+// goroutine counted in it. Counting under s.mu is what lets an unwinding
+// decide, under the same lock, that no goroutine is left.
 func (s *Scope) startGoroutine() *group {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.lock()
+	defer s.mu.unlock()
 	x := s.extra()
 	if x.group == nil {
 		parent := x.goCtx
 		if parent == nil {
 			parent = context.Background()
 		}
-		g := &group{keepGoing: x.keepGoing}
+		g := &group{cancelOnError: !x.keepGoing}
 		g.ctx, g.cancel = context.WithCancelCause(parent)
 		if x.limit > 0 {
 			g.sem = make(chan struct{}, x.limit)
 		}
 		x.group = g
-		s.grouped.Store(true)
 	}
-	x.group.wg.Add(1)
-	return x.group
+	g := x.group
+	g.mu.Lock()
+	g.running++
+	g.mu.Unlock()
+	return g
+}
+
+// Wait waits for the goroutines started with [Scope.Go] (and those they
+// start meanwhile) to return, like errgroup.Wait, and returns their failures
+// combined, in the order they happened, or nil. It neither cancels the
+// goroutines nor runs any exit.
+//
+// Wait does not consume what it returns: the next unwinding of s still adds
+// those failures to its outcome, so that a transaction entered in s rolls
+// back even when the caller drops Wait's error; an outcome that already holds
+// a failure (the block returned what Wait returned) does not get it twice. A
+// goroutine's panic is returned as a [*PanicError] and, as for [Scope.Go],
+// resumes when s unwinds unless an exit replaces it.
+//
+// Wait panics if s is nil.
+func (s *Scope) Wait() error {
+	if s == nil {
+		panic("scope: Scope.Wait called on a nil *Scope")
+	}
+	s.mu.lock()
+	var g *group
+	if s.x != nil {
+		g = s.x.group
+	}
+	s.mu.unlock()
+	if g == nil {
+		return nil
+	}
+	g.wait(nil)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return multierr.Combine(g.errs...)
 }
 
 // SetLimit limits the goroutines of s running at once to n; a negative n
-// removes the limit. It takes effect for the goroutines started after the
-// next unwinding if some are running now.
+// removes the limit, as in errgroup. It takes effect for the goroutines
+// started after the next unwinding if some are running now.
+//
+// SetLimit panics if n is 0: errgroup takes it as "no goroutine may start",
+// which here would make the next Go block for ever.
 func (s *Scope) SetLimit(n int) {
 	if s == nil {
 		panic("scope: Scope.SetLimit called on a nil *Scope")
 	}
-	s.mu.Lock()
+	if n == 0 {
+		panic("scope: Scope.SetLimit called with 0: Go would block for ever; a negative n removes the limit")
+	}
+	s.mu.lock()
 	s.extra().limit = n
-	s.mu.Unlock()
+	s.mu.unlock()
 }
 
 // SetCancelOnError sets whether the first goroutine of s to fail cancels the
@@ -130,69 +191,78 @@ func (s *Scope) SetCancelOnError(cancel bool) {
 	if s == nil {
 		panic("scope: Scope.SetCancelOnError called on a nil *Scope")
 	}
-	s.mu.Lock()
+	s.mu.lock()
 	s.extra().keepGoing = !cancel
-	s.mu.Unlock()
+	s.mu.unlock()
 }
 
-// run runs one owned goroutine's fn and records how it ended.
-func (g *group) run(fn func(ctx context.Context) error) {
-	normal := false
-	defer func() {
-		if normal {
-			return
-		}
-		if p := recover(); p != nil {
-			g.fail(newPanicError(p), true)
-			return
-		}
-		g.fail(ErrGoexit, true)
-	}()
-	err := fn(g.ctx)
-	normal = true
-	if err == nil {
-		return
-	}
-	if errors.Is(err, context.Canceled) {
+// record is how one owned goroutine ended (guard's after).
+func (g *group) record(outcome error, how ending) error {
+	switch {
+	case outcome == nil:
+		return nil
+	case how == returned && errors.Is(outcome, context.Canceled):
 		if cause := context.Cause(g.ctx); cause == errUnwinding || cause == errSiblingFailed {
-			return // the scope canceled it: not a failure of its own
+			return nil // the scope canceled it: not a failure of its own
 		}
 	}
-	g.fail(err, false)
-}
-
-func (g *group) fail(err error, always bool) {
 	g.mu.Lock()
-	g.errs = append(g.errs, err)
+	g.errs = append(g.errs, outcome)
 	g.mu.Unlock()
-	if always || !g.keepGoing {
+	if how != returned || g.cancelOnError {
 		g.cancel(errSiblingFailed)
 	}
+	return nil // nothing resumes in the goroutine: the unwinding does
 }
 
-// waitGroup cancels and waits for the goroutines s owns, if any, and adds
-// their errors to outcome. It returns the panics among them, whether there
-// was a group, and the new outcome.
-func (s *Scope) waitGroup(outcome error) ([]*PanicError, bool, error) {
-	if !s.grouped.Load() {
-		return nil, false, outcome // the common case: no lock taken
+func (g *group) finished() {
+	g.mu.Lock()
+	g.running--
+	if g.running == 0 && g.idle != nil {
+		close(g.idle)
+		g.idle = nil
 	}
-	s.mu.Lock()
-	g := s.x.group
-	s.x.group = nil
-	s.grouped.Store(false)
-	s.mu.Unlock()
-	if g == nil {
-		return nil, false, outcome
-	}
-	g.cancel(errUnwinding)
-	g.wg.Wait()
-	var raised []*PanicError
-	for _, err := range g.errs {
-		if pe, ok := err.(*PanicError); ok {
-			raised = append(raised, pe)
+	g.mu.Unlock()
+}
+
+// wait waits until no goroutine of g runs, or ctx is done (nil: never), and
+// reports whether none runs.
+func (g *group) wait(ctx context.Context) bool {
+	for {
+		g.mu.Lock()
+		if g.running == 0 {
+			g.mu.Unlock()
+			return true
 		}
-		outcome = settle(outcome, err)
+		if g.idle == nil {
+			g.idle = make(chan struct{})
+		}
+		idle := g.idle
+		g.mu.Unlock()
+		if ctx == nil {
+			<-idle
+			continue
+		}
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return false
+		}
 	}
-	return raised, true, outcome
+}
+
+// unreported returns the failures no unwinding has added to its outcome yet.
+func (g *group) unreported() []error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	errs := g.errs[g.reported:]
+	g.reported = len(g.errs)
+	return errs
+}
+
+// done reports whether every goroutine of g returned and was reported.
+func (g *group) done() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.running == 0 && g.reported == len(g.errs)
 }

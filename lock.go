@@ -7,22 +7,26 @@ import (
 )
 
 // Lock returns a Manager that locks l on Enter and unlocks it on Exit,
-// whatever the outcome: Python's with lock.
+// whatever the outcome: Python's with lock. l may be any sync.Locker, held
+// in a concrete type or an interface.
 //
 // For a *sync.Mutex the Manager is the mutex itself under another type, so
 // Lock allocates nothing, and With over it
 //
 //	scope.With(scope.Lock(&mu), func(*sync.Mutex) error { ... })
 //
-// runs that very code, Lock and a deferred Unlock around the body, at about
-// 1.5 times its cost and with no allocation (for a body that captures
-// nothing). Lock panics if l is a nil interface.
+// runs the hand-written code, Lock and a deferred Unlock around the body,
+// with the same outcomes as With over any other Manager. Lock panics if l is
+// nil (a nil interface or a nil pointer).
 func Lock[L sync.Locker](l L) Manager[L] {
-	if sync.Locker(l) == nil {
+	if mu, ok := any(l).(*sync.Mutex); ok && mu != nil {
+		// L may be *sync.Mutex itself or an interface holding one, such
+		// as sync.Locker: only the former is a Manager[L] this way.
+		if m, ok := any((*mutexManager)(mu)).(Manager[L]); ok {
+			return m
+		}
+	} else if isNil(l) {
 		panic("scope: Lock called with a nil Locker")
-	}
-	if mu, ok := any(l).(*sync.Mutex); ok {
-		return any((*mutexManager)(mu)).(Manager[L])
 	}
 	return &lockManager[L]{l: l}
 }
@@ -45,6 +49,18 @@ func (m *mutexManager) Enter() (*sync.Mutex, error) {
 func (m *mutexManager) Exit(error) error {
 	(*sync.Mutex)(m).Unlock()
 	return nil
+}
+
+// run is With(Lock(&mu), body) written as the hand-written code it replaces.
+// Exit always returns nil, so the rules leave every outcome as the block made
+// it: an error is returned, a panic goes on with its frames, a Goexit goes
+// on. Only a Replace result from the body needs the treatment it gets
+// everywhere.
+func (m *mutexManager) run(_, body any) error {
+	mu := (*sync.Mutex)(m)
+	mu.Lock()
+	defer mu.Unlock()
+	return blockOutcome(body.(func(*sync.Mutex) error)(mu))
 }
 
 // RLock returns a Manager that read-locks rw on Enter and read-unlocks it on
@@ -83,12 +99,13 @@ type ContextLocker interface {
 // context.Canceled) and the block does not run. Exit unlocks l.
 //
 // sync.Mutex cannot be waited for with a deadline; use a [Mutex] where one is
-// needed. LockContext panics if ctx or l is nil.
+// needed. LockContext panics if ctx or l is nil (a nil interface or a nil
+// pointer).
 func LockContext[L ContextLocker](ctx context.Context, l L) Manager[L] {
 	if ctx == nil {
 		panic("scope: LockContext called with a nil Context")
 	}
-	if ContextLocker(l) == nil {
+	if isNil(l) {
 		panic("scope: LockContext called with a nil ContextLocker")
 	}
 	return &contextLockManager[L]{ctx: ctx, l: l}
@@ -177,6 +194,7 @@ func (m *Mutex) Unlock() {
 
 var (
 	_ Manager[*sync.Mutex]   = (*mutexManager)(nil)
+	_ runner                 = (*mutexManager)(nil)
 	_ Manager[*sync.RWMutex] = (*rlockManager)(nil)
 	_ sync.Locker            = (*Mutex)(nil)
 	_ ContextLocker          = (*Mutex)(nil)

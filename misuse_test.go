@@ -37,7 +37,7 @@ func TestMisusePanics(t *testing.T) {
 		{"Push on nil scope", func() { nilScope.Push(func(error) error { return nil }) }, "scope: Scope.Push called on a nil *Scope"},
 		{"Defer on nil scope", func() { nilScope.Defer(func() error { return nil }) }, "scope: Scope.Defer called on a nil *Scope"},
 		{"Move nil", func() { nilScope.Move() }, "scope: Scope.Move called on a nil *Scope"},
-		{"Close nil", func() { _ = nilScope.Close() }, "scope: Scope.Exit called on a nil *Scope"},
+		{"Close nil", func() { _ = nilScope.Close() }, "scope: Scope.Close called on a nil *Scope"},
 		{"Exit nil", func() { _ = nilScope.Exit(nil) }, "scope: Scope.Exit called on a nil *Scope"},
 		{"Enter method nil", func() { _, _ = nilScope.Enter() }, "scope: Scope.Enter called on a nil *Scope"},
 		{"Unwind nil", func() { var err error; nilScope.Unwind(&err) }, "scope: Scope.Unwind called on a nil *Scope"},

@@ -4,34 +4,39 @@ import (
 	"context"
 	"errors"
 	"io"
-	"reflect"
-	"runtime"
 	"runtime/debug"
-	"slices"
-	"strings"
-	"sync"
-	"sync/atomic"
+	"time"
+
+	"go.uber.org/multierr"
+
+	"github.com/go-scope/scope/internal/frame"
 )
 
 // Scope is a stack of exits that unwinds last-in-first-out: Python's ExitStack.
 //
 // A zero Scope is empty and ready to use. A Scope must not be copied after
-// first use. All its methods are safe for concurrent use by multiple
-// goroutines, and every exit registered runs exactly once, in whichever
-// unwinding finds it first (Python's ExitStack is not safe for concurrent use).
-// Two unwindings at once share the exits between them, so a Close may return
-// while another goroutine's Close is still running exits it took.
+// first use (go vet reports a copy). All its methods are safe for concurrent
+// use by multiple goroutines (Python's ExitStack is not), and every exit
+// registered runs exactly once.
 //
-// Unwinding ([Scope.Close], [Scope.Exit], [Scope.Unwind]) runs the exits
-// newest first. Each exit sees the current outcome, as changed by the exits
-// that ran before it, and its result changes the outcome by the rules in the
-// package documentation. An exit registered during the unwinding (by an exit,
-// or by another goroutine) runs in that same unwinding, next. An exit that
-// panics or calls [runtime.Goexit] does not stop the unwinding: the remaining
-// exits run, seeing a [*PanicError] or [ErrGoexit], and then the panic or
-// Goexit resumes, with its original value, unless an exit replaced the
-// outcome. When several panics happen, the earliest one resumes. Unwinding is
-// a loop: a Scope with 100,000 exits unwinds in constant stack space.
+// Unwinding ([Scope.Unwind], [Scope.Close], [Scope.Exit] and their variants
+// with a deadline) runs the exits newest first, one at a time. Each exit sees
+// the current outcome, as changed by the exits that ran before it, and its
+// result changes the outcome by the rules in the package documentation. An
+// exit registered during the unwinding (by an exit, or by another goroutine)
+// runs in that same unwinding, next. An exit that panics or calls
+// [runtime.Goexit] does not stop the unwinding: the remaining exits run,
+// seeing a [*PanicError] or [ErrGoexit], and then the panic or Goexit
+// resumes, with its original value, unless an exit replaced the outcome.
+// When several panics happen, the earliest one resumes. Unwinding is a loop:
+// a Scope with 100,000 exits unwinds in constant stack space.
+//
+// Unwindings of one Scope run one after the other: one that starts while
+// another is running waits for it to finish, then runs whatever was
+// registered since (usually nothing), so the exits run in LIFO order across
+// them, and when Close returns, every exit registered before it was called
+// has finished. An exit must therefore not unwind its own Scope: it would
+// wait for itself.
 //
 // After unwinding, the Scope is empty and can be used again; closing an empty
 // Scope does nothing and returns nil.
@@ -40,39 +45,28 @@ import (
 // outer Scope with [Enter], its final outcome replaces the block's outcome as
 // is, so a suppression or substitution made inside it reaches the outer block,
 // as an ExitStack inside a with statement does. The same holds for a type that
-// embeds a Scope and uses its Exit method. Registering the method value
-// (s.Push(inner.Exit)) makes an ordinary exit instead, whose result follows the
-// rules.
+// embeds a Scope, with its own Enter and Exit methods or the Scope's.
+// Registering the method value (s.Push(inner.Exit)) makes an ordinary exit
+// instead, whose result follows the rules.
 //
-// A Scope can also own goroutines ([Scope.Go]), which it cancels and waits
-// for before running any exit, and give its whole teardown one deadline
+// A Scope can also own goroutines ([Scope.Go]), which it waits for before
+// running any exit, and give its whole teardown one deadline
 // ([Scope.CloseContext]).
-//
-// A Scope is 128 bytes. Its first four exits live inside it, so a Scope of up
-// to four exits allocates nothing beyond itself; registering and running an
-// exit costs one uncontended lock and a few calls, about 25 to 40 ns. See
-// BENCHMARKS.md.
 type Scope struct {
-	mu     sync.Mutex
+	_      noCopy
+	mu     spinLock  // guards every field below
+	busy   bool      // an unwinding is running
+	n      uint8     // how many of inline are in use
 	inline [4]exiter // the oldest exits, so that small scopes do not allocate
 	more   []exiter  // the newer exits once inline is full, oldest first
-	n      int32     // how many of inline are in use
-	// newer is len(more), readable without mu: an unwinding checks it after
-	// every exit for registrations newer than what it took.
-	newer   atomic.Int32
-	grouped atomic.Bool // x != nil && x.group != nil, readable without mu
-	x       *extra      // what few scopes use, allocated on first use
+	x      *extra    // what few scopes use, allocated on first use
 }
 
 // extra is the part of a Scope that most scopes never use: kept out of line
 // so that a Scope stays small.
 type extra struct {
-	// The panic s's last unwinding resumed, with its final outcome: see
-	// repanic.
-	lastPanic *PanicError
-	lastFinal error
-
-	leak *leakTracker // see SetLeakHandler
+	idle chan struct{} // closed when the running unwinding ends; made by one waiting to unwind
+	leak *leakTracker  // see SetLeakHandler
 
 	// Owned goroutines: see Go.
 	group     *group
@@ -89,20 +83,31 @@ func (s *Scope) extra() *extra {
 	return s.x
 }
 
-// replacer marks a Manager whose Exit returns the final outcome itself, to be
-// taken as is: *Scope, and any type that embeds one.
-type replacer interface{ replacesOutcome() }
+func (x *extra) idleChan() chan struct{} {
+	if x.idle == nil {
+		x.idle = make(chan struct{})
+	}
+	return x.idle
+}
 
-func (s *Scope) replacesOutcome() {}
+// track starts leak tracking for s, which goes from empty to holding an exit.
+// s.mu must be held. The cleanup is attached to s's extra, which lives
+// exactly as long as s, so that a Scope on the stack is tracked too, and
+// s itself never escapes for it.
+func (s *Scope) track() {
+	x := s.extra()
+	track(x, &x.leak, "Scope")
+}
 
 // Enter enters m and registers its Exit in s, returning the value m.Enter
 // returned: Python's ExitStack.enter_context.
 //
-// If m.Enter fails, Enter registers nothing and returns its error. A [Func] or
-// [Generator] manager is registered with its own entered value or coroutine,
-// so one such manager may be entered into many scopes at once.
+// If m.Enter fails, Enter registers nothing and returns its error, with the
+// zero value: check it before using the value. A [Func] or [Generator]
+// manager is registered with its own entered value or coroutine, so one such
+// manager may be entered into many scopes at once.
 //
-// Enter panics at once if s or m is nil.
+// Enter panics at once if s or m is nil, or if m is s.
 func Enter[T any](s *Scope, m Manager[T]) (T, error) {
 	if s == nil {
 		panic("scope: Enter called with a nil *Scope")
@@ -112,35 +117,29 @@ func Enter[T any](s *Scope, m Manager[T]) (T, error) {
 	}
 	var (
 		v   T
-		err error
 		x   exiter
+		err error
 	)
-	switch m := m.(type) {
-	case *generator[T]:
-		var c *coroutine[T]
-		c, v, err = m.start()
-		x = c
-	case *funcManager[T]:
-		v, err = m.enter()
-		x = &boundFunc[T]{exit: m.exit, v: v}
-	case *boundManager[T]:
-		v, x, err = m.enter()
-	default:
+	if b, ok := m.(binder[T]); ok {
+		v, x, err = b.bind(m)
+	} else {
 		v, err = m.Enter()
 		x = m
 	}
 	if err != nil {
 		return v, err
 	}
+	if n, ok := x.(*nested); ok && (*Scope)(n) == s {
+		panic("scope: Enter called with a Scope entered into itself")
+	}
 	s.push(x)
 	return v, nil
 }
 
-// ExitFunc adapts a function to an exit: Exit(err) calls f(err).
-type ExitFunc func(err error) error
+// exitFunc adapts a function to an exit: Exit(err) calls f(err).
+type exitFunc func(err error) error
 
-// Exit calls f(err).
-func (f ExitFunc) Exit(err error) error { return f(err) }
+func (f exitFunc) Exit(err error) error { return f(err) }
 
 // deferFunc is an exit that does not look at the outcome.
 type deferFunc func() error
@@ -159,7 +158,7 @@ func (s *Scope) Push(exit func(err error) error) {
 	if exit == nil {
 		panic("scope: Scope.Push called with a nil func")
 	}
-	s.push(ExitFunc(exit))
+	s.push(exitFunc(exit))
 }
 
 // Defer registers fn to run when s unwinds, without seeing the outcome:
@@ -176,32 +175,6 @@ func (s *Scope) Defer(fn func() error) {
 	s.push(deferFunc(fn))
 }
 
-// push registers x. Every exit in more is newer than every exit in inline:
-// inline takes a registration only while more is empty.
-func (s *Scope) push(x exiter) {
-	s.mu.Lock()
-	if s.n == 0 && len(s.more) == 0 && leakHandler.Load() != nil {
-		track(s, &s.extra().leak, "Scope")
-	}
-	if int(s.n) < len(s.inline) && len(s.more) == 0 {
-		s.inline[s.n] = x
-		s.n++
-		s.mu.Unlock()
-		return
-	}
-	if len(s.more) == cap(s.more) {
-		// Grow by four times, not append's two: a Scope that outgrows its
-		// inline room usually holds many exits, and each growth is an
-		// allocation and a copy under the lock.
-		grown := make([]exiter, len(s.more), max(16, 4*cap(s.more)))
-		copy(grown, s.more)
-		s.more = grown
-	}
-	s.more = append(s.more, x)
-	s.newer.Store(int32(len(s.more)))
-	s.mu.Unlock()
-}
-
 // Move transfers every exit registered in s to a new Scope and returns it,
 // leaving s empty: Python's ExitStack.pop_all. It is how a constructor that
 // acquired several resources hands them to its result once all succeeded.
@@ -214,46 +187,19 @@ func (s *Scope) Move() *Scope {
 		panic("scope: Scope.Move called on a nil *Scope")
 	}
 	t := new(Scope)
-	s.mu.Lock()
+	s.mu.lock()
 	t.inline, t.n, t.more = s.inline, s.n, s.more
-	t.newer.Store(int32(len(t.more)))
 	s.inline, s.n, s.more = [4]exiter{}, 0, nil
-	s.newer.Store(0)
 	if s.x != nil {
 		untrack(s.x.leak)
 	}
-	s.mu.Unlock()
+	s.mu.unlock()
 	if t.n > 0 && leakHandler.Load() != nil {
-		track(t, &t.extra().leak, "Scope")
+		t.mu.lock()
+		t.track()
+		t.mu.unlock()
 	}
 	return t
-}
-
-// Close unwinds s with a nil starting outcome and returns the final outcome:
-// Python's ExitStack.close. It makes *Scope an io.Closer.
-func (s *Scope) Close() error {
-	return s.Exit(nil)
-}
-
-// Enter returns s itself, so that *Scope is a Manager[*Scope]:
-//
-//	err := scope.With(new(scope.Scope), func(s *scope.Scope) error { ... })
-func (s *Scope) Enter() (*Scope, error) {
-	if s == nil {
-		panic("scope: Scope.Enter called on a nil *Scope")
-	}
-	return s, nil
-}
-
-// Exit unwinds s with err as the starting outcome and returns the final
-// outcome. An exit's panic or Goexit resumes from inside Exit once every exit
-// has run, unless replaced; a panic that err already holds is left to the
-// caller.
-func (s *Scope) Exit(err error) error {
-	if s == nil {
-		panic("scope: Scope.Exit called on a nil *Scope")
-	}
-	return s.unwind(blockOutcome(err))
 }
 
 // Unwind unwinds s when the function that deferred it returns, with the
@@ -266,6 +212,13 @@ func (s *Scope) Exit(err error) error {
 //		...
 //	}
 //
+// errp must point to the function's named error result, as err above: a
+// local variable is not what the function returns (return copies into the
+// result before the deferred Unwind runs), so the exits would see that
+// variable's value, nil after return errors.New("..."), and a transaction
+// would commit. The scopecheck analyzer
+// (github.com/go-scope/scope/scopecheck) reports that mistake.
+//
 // The starting outcome is *errp when the function returned, a [*PanicError]
 // when it panicked, and [ErrGoexit] when it called [runtime.Goexit] (as
 // t.FailNow does), so a transaction in the scope rolls back rather than commits
@@ -274,20 +227,35 @@ func (s *Scope) Exit(err error) error {
 // crash output keeps the frames that panicked; if an exit replaced it, the
 // function returns normally with the final outcome.
 //
-// Unwind must be called directly by a defer statement, as shown: recover only
-// works there. Called from a deferred closure instead, it cannot recover a
-// panic in flight; it then unwinds with a *PanicError whose Value says so, so
-// that no exit mistakes the panic for success, and the panic goes on.
+// Unwind must be deferred directly, as shown; recover only works there. The
+// starting outcome for each way of calling it:
+//
+//	how Unwind is called                     return    panic                    Goexit
+//	defer s.Unwind(&err) in F                *errp     *PanicError (the value)  ErrGoexit
+//	from a deferred closure or helper,       *errp     *PanicError (stand-in)   ErrGoexit
+//	  at any depth
+//	defer s.Unwind(&err) in F, F itself a    *errp     *errp (amd64, arm64)     *errp (amd64, arm64)
+//	  deferred call during a panic or Goexit           failure (elsewhere)      failure (elsewhere)
+//
+// Deferred directly in a plain function, a method, a method value, a generic
+// or recursive function, in a loop or after more than eight defers, Unwind
+// sees the panic itself and can resume or replace it. Called from a deferred
+// closure or a helper (defer j.finish(&err)), it cannot recover the panic:
+// its exits then see a *PanicError whose Value says so, which no exit can
+// replace, and the panic goes on by itself. In the last row, F runs inside
+// another function's deferred call (a recover handler that writes a crash
+// record in a transaction, say) and returns normally: F's own outcome counts.
+// Where that cannot be told apart from the closure shape (architectures
+// other than amd64 and arm64), the exits see the panic or Goexit around F:
+// a failure, never nil. There, or wherever the outcome must be exact, use
+// With(new(scope.Scope), ...), which knows how its block ended.
 //
 // Go gives a deferred call no public way to tell a Goexit from a normal
-// return (recover returns nil for both), so when there is no panic Unwind
-// looks at its caller's frame: during a Goexit the function that calls the
-// deferred functions is runtime.Goexit itself, on a normal return it is the
-// function that deferred. This relies on runtime.Callers leaving out the
-// wrappers the compiler makes for deferred calls, as it has since Go 1.12 and
-// still does, and a test pins it. Asking for that frame costs about half a
-// microsecond; With(new(Scope), ...) and a plain Close do not pay it. See
-// BENCHMARKS.md.
+// return (recover returns nil for both). Unwind reads who runs its deferred
+// call from the goroutine's stack: the function that deferred it (a return),
+// runtime.gopanic or runtime.Goexit. The package's tests pin that reading for
+// every shape above, in every build mode, so that a Go release that changes
+// it fails the tests rather than an outcome.
 //
 // Unwind panics if s is nil. If errp is nil it still unwinds s, then panics,
 // since it would have nowhere to store the final outcome.
@@ -296,6 +264,10 @@ func (s *Scope) Unwind(errp *error) {
 		panic("scope: Scope.Unwind called on a nil *Scope")
 	}
 	p := recover()
+	how := frame.Panicking
+	if p == nil {
+		how = frame.Walk()
+	}
 	var (
 		outcome error
 		pe      *PanicError
@@ -304,325 +276,239 @@ func (s *Scope) Unwind(errp *error) {
 	case p != nil:
 		pe = newPanicError(p)
 		outcome = pe
-	default:
-		switch unwoundBy() {
-		case "runtime.Goexit":
-			outcome = ErrGoexit
-		case "runtime.gopanic":
-			// A panic is in flight, but Unwind was not deferred directly,
-			// so recover could not take it. The exits must not mistake
-			// that for success; the panic goes on by itself afterwards.
-			outcome = &PanicError{Value: errUnseenPanic, Stack: debug.Stack()}
-		default:
-			if errp != nil {
-				outcome = *errp
-			}
-		}
+	case how == frame.Panicking:
+		outcome = unseenPanic()
+	case how == frame.Goexiting:
+		outcome = ErrGoexit
+	case errp != nil:
+		outcome = *errp
 	}
-	final := s.unwind(blockOutcome(outcome))
-	if pe != nil && holds(final, pe) {
-		if errp != nil {
-			*errp = final
-		}
-		panic(p)
+	final := s.unwind(nil, blockOutcome(outcome))
+	if errp != nil {
+		*errp = final
 	}
+	resume(final, pe)
 	if errp == nil {
 		panic("scope: Scope.Unwind called with a nil *error")
 	}
-	*errp = final
 }
 
-// errUnseenPanic is the panic value exits see when Unwind runs during a panic
-// it could not recover, because it was not deferred directly.
-var errUnseenPanic = errors.New("scope: a panic is in flight (Unwind was not deferred directly, so its value is unknown)")
+// errUnseenPanic is the panic value exits see when an unwinding runs during a
+// panic it could not recover, because it was not deferred directly.
+var errUnseenPanic = errors.New("scope: a panic is in flight (the unwinding was not deferred directly, so its value is unknown)")
 
-// unwoundBy returns "runtime.Goexit" or "runtime.gopanic" when that runtime
-// function runs the deferred call that called Unwind, and "" on a normal
-// return. It looks at the function that deferred Unwind, and, when that is a
-// deferred closure that called Unwind itself, at the closure's caller.
-// runtime.Callers leaves out the wrapper the compiler makes for
-// defer s.Unwind(&err).
-func unwoundBy() string {
-	var pcs [2]uintptr
-	// Skip runtime.Callers, unwoundBy and Unwind.
-	if runtime.Callers(3, pcs[:1]) == 0 {
-		return ""
-	}
-	switch frameKindOf(pcs[0]) {
-	case frameGoexit:
-		return "runtime.Goexit"
-	case frameGopanic:
-		return "runtime.gopanic"
-	case frameClosure:
-		if runtime.Callers(3, pcs[:]) < 2 {
-			return ""
-		}
-		switch frameKindOf(pcs[1]) {
-		case frameGoexit:
-			return "runtime.Goexit"
-		case frameGopanic:
-			return "runtime.gopanic"
-		}
-	}
-	return ""
+// unseenPanic stands for a panic that is in flight but could not be
+// recovered. Its Stack is taken during the panic, so it still shows the
+// frames that panicked.
+func unseenPanic() *PanicError {
+	return &PanicError{Value: errUnseenPanic, Stack: debug.Stack()}
 }
 
-type frameKind uint64
-
-const (
-	frameOther frameKind = iota
-	frameClosure
-	frameGoexit
-	frameGopanic
-)
-
-// frameKinds caches frameKindOf by return address: a lookup by name costs
-// more than the rest of Unwind. Each slot holds a PC with its kind in the
-// top two bits (user-space addresses are far smaller); a slot is written
-// whole, so a reader sees an old entry or a new one, never half of each.
-var frameKinds [256]atomic.Uint64
-
-func frameKindOf(pc uintptr) frameKind {
-	const kindShift = 62
-	slot := &frameKinds[(pc>>2)%uintptr(len(frameKinds))]
-	if v := slot.Load(); v != 0 && uintptr(v&(1<<kindShift-1)) == pc {
-		return frameKind(v >> kindShift)
+// Close unwinds s with a nil starting outcome and returns the final outcome:
+// Python's ExitStack.close. It makes *Scope an io.Closer.
+//
+// Deferred directly (defer s.Close()) it sees how the function ended, as
+// [Scope.Unwind] does: a panic is recovered, shown to the exits as a
+// [*PanicError] and resumed with its original value unless an exit replaced
+// it, and a Goexit shows as [ErrGoexit]; so a transaction in s never commits
+// for a function that failed that way. But its result, the teardown errors,
+// is lost: prefer defer s.Unwind(&err).
+func (s *Scope) Close() error {
+	if s == nil {
+		panic("scope: Scope.Close called on a nil *Scope")
 	}
-	kind := frameOther
-	if f := runtime.FuncForPC(pc - 1); f != nil { // pc is a return address
-		switch name := f.Name(); {
-		case name == "runtime.Goexit":
-			kind = frameGoexit
-		case name == "runtime.gopanic":
-			kind = frameGopanic
-		case isDeferredClosure(name):
-			kind = frameClosure
-		}
+	// recover and frame.Direct must be called here, by the deferred call
+	// itself: each public way to unwind repeats these lines.
+	p := recover()
+	how := frame.Panicking
+	if p == nil {
+		how = frame.Direct()
 	}
-	if uint64(pc)>>kindShift == 0 {
-		slot.Store(uint64(pc) | uint64(kind)<<kindShift)
-	}
-	return kind
+	return s.exitAs(p, how, nil, nil)
 }
 
-// isDeferredClosure reports whether name is a function literal's, the shape
-// of defer func() { s.Unwind(&err) }().
-func isDeferredClosure(name string) bool {
-	// Closures are named pkg.Outer.func1, and closures within them
-	// pkg.Outer.func1.2.
-	for {
-		i := strings.LastIndexByte(name, '.')
-		if i < 0 {
-			return false
-		}
-		last := name[i+1:]
-		if strings.HasPrefix(last, "func") && allDigits(last[len("func"):]) {
-			return true
-		}
-		if !allDigits(last) {
-			return false
-		}
-		name = name[:i]
+// Exit unwinds s with err as the starting outcome and returns the final
+// outcome. An exit's panic or Goexit resumes from inside Exit once every exit
+// has run, unless replaced; a panic that err already holds is left to the
+// caller. Deferred directly, Exit adds the function's panic or Goexit to
+// err, as [Scope.Close] does.
+func (s *Scope) Exit(err error) error {
+	if s == nil {
+		panic("scope: Scope.Exit called on a nil *Scope")
 	}
+	p := recover()
+	how := frame.Panicking
+	if p == nil {
+		how = frame.Direct()
+	}
+	return s.exitAs(p, how, nil, err)
 }
 
-func allDigits(s string) bool {
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
+// ExitContext is [Scope.Exit] with one deadline for the whole teardown: the
+// exits registered with [Scope.PushContext] or entered as a [ContextExiter]
+// get a context that carries ctx's deadline and values, and owned goroutines
+// are waited for until the deadline, then canceled and waited for.
+//
+// Every exit runs, also after the deadline has passed: each gets the expired
+// context and decides what to do, rather than being skipped with its error
+// lost. ctx.Err() is added to the final outcome once when the deadline passed
+// (or ctx was canceled) before a part of the teardown that takes the context
+// had finished: a context-aware exit that returned after it, or owned
+// goroutines that had to be canceled. An exit's error that merely is
+// ctx.Err() is not added again. A teardown of plain exits only, or of none,
+// never reports the deadline.
+//
+// A ctx already canceled when the teardown starts (the request that started
+// the work was canceled) is detached with [context.WithoutCancel] and given
+// back its deadline, if it had one, so the teardown is not skipped for it.
+//
+// Deferred directly, ExitContext sees the function's panic or Goexit as
+// [Scope.Exit] does. ExitContext panics if s or ctx is nil.
+func (s *Scope) ExitContext(ctx context.Context, err error) error {
+	if s == nil {
+		panic("scope: Scope.ExitContext called on a nil *Scope")
 	}
-	return s != ""
+	if ctx == nil {
+		panic("scope: Scope.ExitContext called with a nil Context")
+	}
+	p := recover()
+	how := frame.Panicking
+	if p == nil {
+		how = frame.Direct()
+	}
+	return s.exitAs(p, how, ctx, err)
 }
 
-// unwind runs every exit in s, newest first, and returns the final outcome.
-func (s *Scope) unwind(outcome error) error {
-	return unwinding{s: s}.do(outcome)
+// CloseContext is [Scope.ExitContext] with a nil starting outcome:
+// [Scope.Close] with a deadline.
+func (s *Scope) CloseContext(ctx context.Context) error {
+	if s == nil {
+		panic("scope: Scope.CloseContext called on a nil *Scope")
+	}
+	if ctx == nil {
+		panic("scope: Scope.CloseContext called with a nil Context")
+	}
+	p := recover()
+	how := frame.Panicking
+	if p == nil {
+		how = frame.Direct()
+	}
+	return s.exitAs(p, how, ctx, nil)
 }
 
-// do runs the unwinding. The goroutines s owns are canceled and waited for
-// first; their errors join the outcome before any exit runs.
-func (u unwinding) do(outcome error) error {
-	s := u.s
-	u.raised, _, outcome = s.waitGroup(outcome)
-	final := u.run(outcome)
-	for {
-		// An exit may have started goroutines in s: they end before s
-		// does, and the exits they registered run.
-		var (
-			raised []*PanicError
-			had    bool
-		)
-		raised, had, final = s.waitGroup(final)
-		if !had {
-			break
+// CloseTimeout is [Scope.CloseContext] with a deadline d from now: the usual
+// way to bound a shutdown.
+func (s *Scope) CloseTimeout(d time.Duration) error {
+	if s == nil {
+		panic("scope: Scope.CloseTimeout called on a nil *Scope")
+	}
+	p := recover()
+	how := frame.Panicking
+	if p == nil {
+		how = frame.Direct()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return s.exitAs(p, how, ctx, nil)
+}
+
+// exitAs is the unwinding of the public methods above: p is what their
+// recover returned and how says how their deferred call runs, if it is one.
+func (s *Scope) exitAs(p any, how frame.Ending, ctx context.Context, err error) error {
+	var pe *PanicError
+	outcome := blockOutcome(err)
+	switch {
+	case p != nil:
+		pe = newPanicError(p)
+		outcome = multierr.Append(outcome, pe)
+	case how == frame.Panicking:
+		outcome = multierr.Append(outcome, unseenPanic())
+	case how == frame.Goexiting:
+		outcome = multierr.Append(outcome, ErrGoexit)
+	}
+	if ctx != nil && ctx.Err() != nil {
+		detached := context.WithoutCancel(ctx)
+		if deadline, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			detached, cancel = context.WithDeadline(detached, deadline)
+			defer cancel()
 		}
-		u.raised = append(u.raised, raised...)
-		final = u.run(final)
+		ctx = detached
 	}
-	if pe := firstPanic(final); pe != nil && slices.Contains(u.raised, pe) {
-		// An owned goroutine panicked and nothing replaced it: the panic
-		// resumes here, in the goroutine that unwinds.
-		s.repanic(pe, final)
-	}
+	final := s.unwind(ctx, outcome)
+	resume(final, pe)
 	return final
 }
 
-// unwinding is one run of a Scope's exits. Exits held inline in the Scope are
-// popped one by one; the ones beyond are taken whole, one lock for the lot
-// rather than one per exit. After each exit it checks whether a newer one was
-// registered meanwhile: that one runs next.
-type unwinding struct {
-	s      *Scope
-	batch  []exiter        // taken from s; runs from the end
-	ctx    context.Context // for context-aware exits; nil for a plain unwinding
-	raised []*PanicError   // panics of owned goroutines, resumed at the end
-}
-
-// run runs the exits and returns the final outcome.
+// Enter returns s itself, so that *Scope is a Manager[*Scope]:
 //
-// One deferred call covers the whole loop. If an exit panics or calls Goexit,
-// the deferred call runs the rest of the unwinding, on top of the failing
-// exit's frames, and the panic or Goexit resumes from there. This is the only
-// recursion in unwinding: one level per failing exit.
-func (u *unwinding) run(outcome error) (final error) {
-	var x exiter // the exit running now
-	normal := false
-	defer func() {
-		if normal {
-			return
-		}
-		p := recover()
-		if p == nil {
-			// Goexit: finish the unwinding; the goroutine then goes on
-			// exiting.
-			final = u.run(settle(outcome, ErrGoexit))
-			return
-		}
-		var pe *PanicError
-		if r, ok := x.(repanicker); ok {
-			// A nested Scope resumed a panic of one of its exits. Its
-			// final outcome replaces this one as is, as when it returns:
-			// the errors its other exits reported are not lost.
-			pe, outcome = r.takeRepanic(p)
-		}
-		if pe == nil {
-			pe = newPanicError(p)
-			outcome = settle(outcome, pe)
-		}
-		final = u.run(outcome)
-		if firstPanic(final) == pe {
-			u.s.repanic(pe, final)
-		}
-		// An earlier panic is in the outcome (the block's, or another
-		// exit's): that one resumes, from whoever recovered it.
-	}()
-	for x = u.next(); x != nil; x = u.next() {
-		var r error
-		if c, ok := x.(ContextExiter); ok && u.ctx != nil {
-			r = withoutContextErr(c.ExitContext(u.ctx, outcome), u.ctx)
-		} else {
-			r = x.Exit(outcome)
-		}
-		outcome = exitResult(x, outcome, r)
+//	err := scope.With(new(scope.Scope), func(s *scope.Scope) error { ... })
+func (s *Scope) Enter() (*Scope, error) {
+	if s == nil {
+		panic("scope: Scope.Enter called on a nil *Scope")
 	}
-	normal = true
-	return outcome
+	return s, nil
 }
 
-// repanicker is a *Scope (or a type embedding one) seen as an exit of an
-// outer Scope: when its Exit panics, the outer takes its final outcome.
-type repanicker interface {
-	takeRepanic(p any) (*PanicError, error)
+// nested is a Scope as the exit of a With block or of an outer Scope: its
+// final outcome replaces the outcome as is (see Scope). An outer unwinding
+// does not call it: it runs the nested Scope's exits itself (see
+// unwinding.next).
+type nested Scope
+
+func (n *nested) Exit(err error) error {
+	return Replace((*Scope)(n).unwind(nil, err))
 }
 
-// repanic resumes the panic pe from s's unwinding, recording the final
-// outcome for an outer Scope that recovers it: a panic value cannot carry the
-// errors that came with it.
-func (s *Scope) repanic(pe *PanicError, final error) {
-	s.mu.Lock()
-	x := s.extra()
-	x.lastPanic, x.lastFinal = pe, final
-	s.mu.Unlock()
-	panic(pe.Value)
+// run and bind are the Manager hooks of a Scope, and so of every type that
+// embeds one: self is then the outer value, whose own Enter and Exit count.
+func (s *Scope) run(self, body any) error {
+	v, x, err := s.bind(self)
+	if err != nil {
+		return err
+	}
+	return block(v, body.(func(*Scope) error), x.Exit)
 }
 
-// takeRepanic returns the panic s last resumed and the final outcome that
-// came with it, if p is that panic's value, and forgets them.
-func (s *Scope) takeRepanic(p any) (*PanicError, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.x == nil {
-		return nil, nil
+func (s *Scope) bind(self any) (*Scope, exiter, error) {
+	if self == any(s) {
+		return s, (*nested)(s), nil
 	}
-	pe, final := s.x.lastPanic, s.x.lastFinal
-	s.x.lastPanic, s.x.lastFinal = nil, nil
-	if pe == nil || !sameValue(pe.Value, p) {
-		return nil, nil
-	}
-	return pe, final
+	m := self.(Manager[*Scope])
+	v, err := m.Enter()
+	return v, asIs{m}, err
 }
 
-// sameValue reports whether a and b are the same panic value. Values that
-// cannot be compared (a slice, a map) are never the same: an outer Scope then
-// records the panic afresh.
-func sameValue(a, b any) (same bool) {
-	if a == nil || b == nil || reflect.TypeOf(a) != reflect.TypeOf(b) || !reflect.TypeOf(a).Comparable() {
-		return false
+// asIs is the exit of a type that embeds a Scope: its Exit's result, the
+// Scope's final outcome, replaces the outcome as is.
+type asIs struct{ m Manager[*Scope] }
+
+func (a asIs) Exit(err error) error { return replaceWith(a.m.Exit(err)) }
+
+func (a asIs) ExitContext(ctx context.Context, err error) error {
+	if c, ok := a.m.(ContextExiter); ok {
+		return replaceWith(c.ExitContext(ctx, err))
 	}
-	// A comparable type can still hold an incomparable value (a struct
-	// with an interface field holding a slice): == then panics.
-	defer func() { _ = recover() }()
-	return a == b
+	return a.Exit(err)
 }
 
-// next returns the newest exit not yet run, or nil when there is none.
-func (u *unwinding) next() exiter {
-	s := u.s
-	if len(u.batch) == 0 || s.newer.Load() != 0 {
-		s.mu.Lock()
-		if len(s.more) > 0 {
-			if len(u.batch) == 0 {
-				u.batch = s.more // the array itself: no copy
-			} else {
-				// Registered after the batch was taken, so newer: they go
-				// on its end, which runs first.
-				u.batch = append(u.batch, s.more...)
-			}
-			s.more = nil
-			s.newer.Store(0)
-		} else if len(u.batch) == 0 && s.n > 0 {
-			// The batch came from more, so inline is older than anything
-			// in it: inline runs only once the batch is done.
-			s.n--
-			x := s.inline[s.n]
-			s.inline[s.n] = nil
-			s.mu.Unlock()
-			return x
-		} else if len(u.batch) == 0 {
-			if s.x != nil {
-				untrack(s.x.leak) // s is empty and this unwinding is done
-			}
-		}
-		s.mu.Unlock()
+// replaceWith is Replace(final), unless final is already a Replace result.
+func replaceWith(final error) error {
+	if _, ok := final.(*replacement); ok {
+		return final
 	}
-	n := len(u.batch)
-	if n == 0 {
-		return nil
-	}
-	x := u.batch[n-1]
-	u.batch[n-1] = nil
-	u.batch = u.batch[:n-1]
-	return x
+	return Replace(final)
 }
 
 var (
 	_ Manager[*Scope] = (*Scope)(nil)
 	_ io.Closer       = (*Scope)(nil)
 	_ ContextExiter   = (*Scope)(nil)
-	_ replacer        = (*Scope)(nil)
-	_ repanicker      = (*Scope)(nil)
-	_ exiter          = ExitFunc(nil)
+	_ runner          = (*Scope)(nil)
+	_ binder[*Scope]  = (*Scope)(nil)
+	_ exiter          = (*nested)(nil)
+	_ ContextExiter   = asIs{}
+	_ exiter          = exitFunc(nil)
 	_ exiter          = deferFunc(nil)
 	_ ContextExiter   = contextExit(nil)
 )

@@ -17,12 +17,13 @@ type TxBeginner interface {
 // added to the outcome, except a rollback's [sql.ErrTxDone]: the transaction
 // already ended, as it does when ctx is canceled.
 //
-// Tx panics if ctx or db is nil.
+// Tx panics if ctx or db is nil (a nil interface, or a nil *sql.DB or
+// *sql.Conn), before any block runs.
 func Tx(ctx context.Context, db TxBeginner, opts *sql.TxOptions) Manager[*sql.Tx] {
 	if ctx == nil {
 		panic("scope: Tx called with a nil Context")
 	}
-	if db == nil {
+	if isNil(db) {
 		panic("scope: Tx called with a nil TxBeginner")
 	}
 	return Func(func() (*sql.Tx, error) {

@@ -1,10 +1,5 @@
 package scope
 
-import (
-	"runtime/debug"
-	"sync"
-)
-
 // With enters m, runs body with the entered value, exits m with the block's
 // outcome, and returns the final outcome.
 //
@@ -20,80 +15,37 @@ import (
 // with the original value, never a wrapper, so recover() == http.ErrAbortHandler
 // keeps working upstream. Exit runs inside the deferred call that recovered the
 // panic and the panic resumes from there, so a crash still shows the frames
-// that panicked. If body called Goexit, the goroutine goes on exiting after
-// Exit. A panic in Exit itself propagates.
+// that panicked; the one exception is a [Generator], see below. If body called
+// Goexit, the goroutine goes on exiting after Exit. A panic in Exit itself
+// propagates.
 //
 // For a [Generator], With runs the generator's function on the calling
-// goroutine and its yield calls body directly: no goroutine, no channel.
+// goroutine and its yield calls body directly: no goroutine, no channel. The
+// generator's teardown runs after yield has returned, that is after the
+// block's frames are gone: a crash then shows the generator's frames, not the
+// block's. The block's stack is kept in the PanicError.Stack that yield
+// returns; enter the generator into a [Scope] to keep the frames in the crash
+// output too.
 //
 // A block that returns a [Replace] result gets an error saying so as its
 // outcome: only exits may replace outcomes.
 //
 // With panics at once if m or body is nil.
-//
-// Over a plain Manager with a body that captures nothing, With allocates
-// nothing and costs about 10 to 20 ns more than the hand-written code it
-// replaces (two interface calls, the body's call, and a deferred recover);
-// With(Lock(&mu)) runs the hand-written code itself. A body that
-// captures variables is one heap allocation, because With may hand it to a
-// Generator. See BENCHMARKS.md.
-func With[T any](m Manager[T], body func(T) error) (err error) {
+func With[T any](m Manager[T], body func(T) error) error {
 	if m == nil {
 		panic("scope: With called with a nil Manager")
 	}
 	if body == nil {
 		panic("scope: With called with a nil body")
 	}
-	if mm, ok := any(m).(*mutexManager); ok {
-		return withMutex((*sync.Mutex)(mm), any(body).(func(*sync.Mutex) error))
+	if r, ok := m.(runner); ok {
+		return r.run(m, body)
 	}
-	switch m := m.(type) {
-	case *generator[T]:
-		return m.with(body)
-	case *funcManager[T]:
-		v, err := m.enter()
-		if err != nil {
-			return err
-		}
-		return run(v, body, m.exit)
-	case *boundManager[T]:
-		v, x, err := m.enter()
-		if err != nil {
-			return err
-		}
-		return run(v, body, func(_ T, err error) error { return x.Exit(err) })
-	}
-
-	// A plain Manager. This path is written out here rather than shared
-	// with run so that a With over a lock is one frame and one open-coded
-	// defer around the Enter, body and Exit calls.
 	v, err := m.Enter()
 	if err != nil {
 		return err
 	}
-	normal := false
-	defer func() {
-		if normal {
-			err = exitResult(m, err, m.Exit(err))
-			return
-		}
-		// recover must be called here, directly in the deferred function.
-		err = afterPanic(recover(), func(outcome error) error { return exitResult(m, outcome, m.Exit(outcome)) })
-	}()
-	err = blockOutcome(body(v))
-	normal = true
-	return err
-}
-
-// withMutex is With(Lock(mu), body) written as the hand-written code it
-// replaces. Lock's Exit always returns nil, so the rules leave every outcome
-// as the block made it: a panic goes on with its frames, a Goexit goes on,
-// an error is returned; only a Replace result from the body needs the same
-// treatment as elsewhere.
-func withMutex(mu *sync.Mutex, body func(*sync.Mutex) error) error {
-	mu.Lock()
-	defer mu.Unlock()
-	return blockOutcome(body(mu))
+	return block(v, body, m.Exit)
 }
 
 // WithResult is [With] for a body that also returns a result. It returns the
@@ -110,63 +62,4 @@ func WithResult[T, R any](m Manager[T], body func(T) (R, error)) (R, error) {
 		return err
 	})
 	return res, err
-}
-
-// run runs body(v) and then the exit fn(v, outcome).
-//
-// Like With, it has a single deferred closure, which the compiler open-codes
-// and keeps on the stack: a With over a Func allocates nothing.
-func run[T any](v T, body func(T) error, fn func(T, error) error) (err error) {
-	normal := false
-	defer func() {
-		if normal {
-			err = settle(err, fn(v, err))
-			return
-		}
-		err = afterPanic(recover(), func(outcome error) error { return settle(outcome, fn(v, outcome)) })
-	}()
-	err = blockOutcome(body(v))
-	normal = true
-	return err
-}
-
-// afterPanic finishes a block that did not return: p is what the deferred
-// function recovered, nil for a Goexit. It runs exit with the outcome, a
-// *PanicError or ErrGoexit, and returns the final outcome; if that still holds
-// the panic, it panics again with the original value.
-//
-// It must be called from the deferred function that recovered p, so that the
-// exit runs, and the panic resumes, on top of the frames that panicked: the
-// crash output then still shows them. For a Goexit, returning lets the
-// goroutine go on exiting.
-func afterPanic(p any, exit func(outcome error) error) error {
-	if p == nil {
-		return exit(ErrGoexit)
-	}
-	pe := newPanicError(p)
-	final := exit(pe)
-	if holds(final, pe) {
-		panic(p)
-	}
-	return final
-}
-
-// exitResult applies the rules to r, the result of m.Exit(outcome).
-func exitResult(m any, outcome, r error) error {
-	if r == nil && outcome == nil {
-		return nil
-	}
-	if _, ok := m.(replacer); ok {
-		// A nested Scope returns its final outcome, which already includes
-		// this one.
-		return r
-	}
-	return settle(outcome, r)
-}
-
-// newPanicError records the panic value p with the current goroutine's stack.
-// Called from a deferred function that recovered p, the stack still holds the
-// frames that panicked.
-func newPanicError(p any) *PanicError {
-	return &PanicError{Value: p, Stack: debug.Stack()}
 }

@@ -52,9 +52,11 @@ type Proxy struct {
 // Serve accepts connections on ln until ctx is done or ln fails, and handles
 // each in a goroutine that an owning Scope waits for before Serve returns.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) (err error) {
+	ctx, cancel := context.WithCancel(ctx)
 	s := scope.New(ctx)
 	s.SetCancelOnError(false) // one connection's failure is not the others'
 	defer s.Unwind(&err)
+	defer cancel() // runs first: Serve is returning, so its goroutines stop
 	s.Go(func(ctx context.Context) error {
 		<-ctx.Done() // Serve is returning: stop accepting
 		return ignoreClosed(ln.Close())
@@ -183,8 +185,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func proxy(ctx context.Context, listen, backend string, hexDump bool, stdout io.Writer) (err error) {
+	ctx, cancel := context.WithCancel(ctx)
 	s := scope.New(ctx)
 	defer s.Unwind(&err)
+	defer cancel() // runs first: the echo backend stops
 	demo := backend == ""
 	if demo {
 		echo, err := scope.Enter(s, listener("127.0.0.1:0"))
@@ -239,9 +243,11 @@ func listener(addr string) scope.Manager[net.Listener] {
 
 // serveEcho echoes every connection on ln back to itself until ctx is done.
 func serveEcho(ctx context.Context, ln net.Listener) (err error) {
+	ctx, cancel := context.WithCancel(ctx)
 	s := scope.New(ctx)
 	s.SetCancelOnError(false)
 	defer s.Unwind(&err)
+	defer cancel()
 	s.Go(func(ctx context.Context) error { <-ctx.Done(); return ignoreClosed(ln.Close()) })
 	for {
 		conn, err := ln.Accept()
