@@ -5,7 +5,10 @@
 // Go's defer releases a resource, but it does not tell the release how the
 // function ended, and the usual ways around that each lose something: the
 // block's error, a panic's stack, a second cleanup after the first one
-// panicked, or a runtime.Goexit. This package loses none of them.
+// panicked, or a runtime.Goexit. This package loses none of them, and it
+// fails closed: whenever it cannot tell that a block succeeded, the exits see
+// a failure, never nil, so a transaction commits and a file is published only
+// on success.
 //
 // # Managers
 //
@@ -52,17 +55,21 @@
 //
 // [With] enters a Manager, runs a block, and exits:
 //
-//	err := scope.With(scope.Open("config.json"), func(f *os.File) error {
-//		return json.NewDecoder(f).Decode(&cfg)
-//	})
+//	func loadConfig(path string) (cfg Config, err error) {
+//		err = scope.With(scope.Open(path), func(f *os.File) error {
+//			return json.NewDecoder(f).Decode(&cfg)
+//		})
+//		return cfg, err
+//	}
 //
 // [WithResult] is the same for a block that returns a value.
 //
 // # Generators
 //
 // [Generator] is Python's @contextmanager: one function does the setup, calls
-// yield once, and does the teardown. yield returns the block's outcome, and
-// never panics, so the teardown after it always runs:
+// yield once, and does the teardown. yield returns the block's outcome and
+// never panics, so the teardown after it runs when the block returned an
+// error or panicked:
 //
 //	func tempDir() scope.Manager[string] {
 //		return scope.Generator(func(yield func(string) error) error {
@@ -75,6 +82,12 @@
 //		})
 //	}
 //
+// One exception: under With, a block that calls runtime.Goexit (t.FailNow)
+// unwinds straight through the generator, and only its deferred calls run,
+// not the code after yield. Teardown that must survive t.FailNow goes in a
+// defer inside the generator; entered into a Scope, a generator runs as a
+// coroutine and the code after yield runs in that case too.
+//
 // Under With a generator runs on the caller's goroutine with no goroutine and
 // no channel; entered into a Scope it runs as a coroutine.
 //
@@ -85,18 +98,30 @@
 // resources that outlive the function that acquired them. Its zero value is
 // ready, it is safe for concurrent use, and it is a Manager itself:
 //
-//	func copyAll(names []string) (err error) {
+//	// concat writes the named files to w, one after the other. All of them
+//	// stay open until it returns, and every close error is reported.
+//	func concat(w io.Writer, names ...string) (err error) {
 //		var s scope.Scope
 //		defer s.Unwind(&err)
+//		readers := make([]io.Reader, 0, len(names))
 //		for _, name := range names {
 //			f, err := scope.Enter(&s, scope.Open(name))
 //			if err != nil {
 //				return err
 //			}
-//			...
+//			readers = append(readers, f)
 //		}
-//		return nil
+//		_, err = io.Copy(w, io.MultiReader(readers...))
+//		return err
 //	}
+//
+// defer s.Unwind(&err) must be deferred directly and given the address of
+// the function's named error result, err above. A local variable would not
+// do: return copies its value into the result before the deferred Unwind
+// runs, so the exits would see the local's value, nil after
+// return errors.New("..."), and a transaction in the scope would commit. The
+// scopecheck analyzer (github.com/go-scope/scope/scopecheck, a go vet tool)
+// reports that mistake and the others that compile but fail open.
 //
 // [Enter] enters a Manager and registers its Exit; [Scope.Push] registers an
 // exit that sees the outcome, [Scope.Defer] one that does not; [Scope.Move]
@@ -117,9 +142,11 @@
 // Teardown that needs time registers with [Scope.PushContext] (or is a
 // [ContextExiter]); [Scope.CloseContext] then gives the whole teardown one
 // deadline, and every exit still runs after it passes. [Scope.Go] starts a
-// goroutine the Scope owns, as Python's TaskGroup does: unwinding cancels and
-// waits for it before any exit runs, every failure is reported, and a panic
-// resumes in the goroutine that unwinds.
+// goroutine the Scope owns, as Python's TaskGroup does: an unwinding waits
+// for it before any exit runs (a failed block cancels it first), every
+// failure is reported, and a panic resumes in the goroutine that unwinds.
+// [New] gives the goroutines a context to stop long-running ones by, and
+// [Scope.Wait] waits for them without unwinding.
 //
 // # Panics and Goexit
 //
@@ -132,9 +159,10 @@
 // so a transaction rolls back when t.FailNow ends a test, and the goroutine then
 // goes on exiting.
 //
-// Programmer errors (a nil Manager, body or exit function, a nil *Scope, an
-// Exit without an Enter) panic at once with a message that starts with
-// "scope:" and names the call. Failures at run time are returned errors.
+// Programmer errors (a nil Manager, body or exit function, a nil *Scope, a
+// nil pointer that could only crash later, an Exit without an Enter) panic at
+// once with a message that starts with "scope:" and names the call. Failures
+// at run time are returned errors.
 //
 // # Coming from Python
 //
@@ -155,7 +183,7 @@
 //	suppress(E1, E2)                       scope.Suppress(err1, err2)
 //	chdir(d), redirect_stdout(f)           scope.Chdir(d), scope.Swap(&os.Stdout, f)
 //	AsyncExitStack + a timeout             s.PushContext(exit); s.CloseContext(ctx)
-//	asyncio.TaskGroup, tg.create_task(c)   s.Go(fn): owned until s unwinds
+//	asyncio.TaskGroup, tg.create_task(c)   s.Go(fn): waited for before the exits run
 //	exception groups (except*)             combined errors; errors.Is reaches every part
 //	ResourceWarning                        scope.SetLeakHandler
 package scope

@@ -50,8 +50,8 @@ func Setenv(key, value string) Manager[string] {
 // Swap returns a Manager that sets *p to v and restores the value it had on
 // exit. Enter returns v. It is Python's redirect_stdout made general:
 //
-//	scope.With(scope.Swap(&os.Stdout, f), ...)  // redirect output
-//	scope.With(scope.Swap(&now, fakeClock), ...) // a test clock
+//	err := scope.With(scope.Swap(&os.Stdout, f), printReport) // redirect output
+//	err := scope.With(scope.Swap(&now, fakeClock), checkExpiry) // a test clock
 //
 // The Manager is reentrant and may be used again; nested entries restore in
 // LIFO order. Swap does not synchronize access to *p. Swap panics if p is nil.

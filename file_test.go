@@ -3,13 +3,16 @@ package scope_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -189,5 +192,150 @@ func TestWriteFileAtomicReadersNeverSeeTornFile(t *testing.T) {
 func TestWriteFileAtomicMissingDir(t *testing.T) {
 	err := scope.With(scope.WriteFileAtomic(filepath.Join(t.TempDir(), "no", "such", "f"), 0o600),
 		func(*os.File) error { return errors.New("must not run") })
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+}
+
+// TestBlockClosesTheFile: out of Go habit a block closes the file itself; the
+// manager adds nothing for the second close, and WriteFileAtomic still
+// publishes.
+func TestBlockClosesTheFile(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "in"), []byte("x"), 0o600))
+	managers := map[string]func() scope.Manager[*os.File]{
+		"Open":   func() scope.Manager[*os.File] { return scope.Open(filepath.Join(dir, "in")) },
+		"Create": func() scope.Manager[*os.File] { return scope.Create(filepath.Join(dir, "out")) },
+		"OpenFile": func() scope.Manager[*os.File] {
+			return scope.OpenFile(filepath.Join(dir, "rw"), os.O_RDWR|os.O_CREATE, 0o600)
+		},
+		"CreateTemp": func() scope.Manager[*os.File] { return scope.CreateTemp(dir, "tmp") },
+	}
+	for name, m := range managers {
+		t.Run(name+"/return f.Close()", func(t *testing.T) {
+			assert.NoError(t, scope.With(m(), func(f *os.File) error { return f.Close() }))
+		})
+		t.Run(name+"/defer f.Close()", func(t *testing.T) {
+			assert.NoError(t, scope.With(m(), func(f *os.File) error {
+				defer f.Close()
+				_, err := f.Stat()
+				return err
+			}))
+		})
+	}
+	for _, closing := range []string{"return f.Close()", "defer f.Close()"} {
+		t.Run("WriteFileAtomic/"+closing, func(t *testing.T) {
+			name := filepath.Join(t.TempDir(), "config")
+			err := scope.With(scope.WriteFileAtomic(name, 0o640), func(f *os.File) error {
+				if closing == "defer f.Close()" {
+					defer f.Close()
+				}
+				if _, err := f.WriteString("published"); err != nil {
+					return err
+				}
+				if closing == "return f.Close()" {
+					return f.Close()
+				}
+				return nil
+			})
+			require.NoError(t, err)
+			got, err := os.ReadFile(name)
+			require.NoError(t, err)
+			assert.Equal(t, "published", string(got))
+			info, err := os.Stat(name)
+			require.NoError(t, err)
+			assert.Equal(t, os.FileMode(0o640), info.Mode().Perm())
+			entries, _ := os.ReadDir(filepath.Dir(name))
+			assert.Len(t, entries, 1, "no temporary file left")
+		})
+	}
+}
+
+// TestWriteFileAtomicChdir: a relative name is made absolute at Enter, so a
+// Chdir during the block does not break the publish.
+func TestWriteFileAtomicChdir(t *testing.T) {
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	t.Chdir(dir)
+	err := scope.With(scope.WriteFileAtomic("config", 0o600), func(f *os.File) error {
+		if err := os.Chdir(elsewhere); err != nil {
+			return err
+		}
+		_, err := f.WriteString("v2")
+		return err
+	})
+	require.NoError(t, err)
+	got, err := os.ReadFile(filepath.Join(dir, "config"))
+	require.NoError(t, err)
+	assert.Equal(t, "v2", string(got))
+	entries, _ := os.ReadDir(elsewhere)
+	assert.Empty(t, entries)
+}
+
+func init() {
+	// atomic-writer rewrites the file named by SCOPE_ATOMIC_FILE for ever,
+	// slowly, until it is killed.
+	children["atomic-writer"] = func() {
+		name := os.Getenv("SCOPE_ATOMIC_FILE")
+		fmt.Println("writing")
+		for i := 0; ; i++ {
+			_ = scope.With(scope.WriteFileAtomic(name, 0o600), func(f *os.File) error {
+				for range 64 {
+					if _, err := f.Write(bytes.Repeat([]byte{byte('a' + i%2)}, 4096)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+	}
+}
+
+// TestWriteFileAtomicCrash kills a writer again and again: the file is always
+// one whole version, the temporary files that crashes leave are the ones
+// named in the doc, and RemoveAtomicTemps removes exactly those.
+func TestWriteFileAtomicCrash(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGKILL on Windows")
+	}
+	dir := t.TempDir()
+	name := filepath.Join(dir, "data")
+	require.NoError(t, os.WriteFile(name, bytes.Repeat([]byte("a"), 64*4096), 0o600))
+	other := filepath.Join(dir, ".data.tmpfile") // not digits: not WriteFileAtomic's
+	require.NoError(t, os.WriteFile(other, nil, 0o600))
+	for range 20 {
+		cmd := childCmd("atomic-writer", "SCOPE_ATOMIC_FILE="+name)
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		_, err = stdout.Read(make([]byte, 8)) // "writing"
+		require.NoError(t, err)
+		time.Sleep(time.Duration(1+time.Now().UnixNano()%5) * time.Millisecond)
+		require.NoError(t, cmd.Process.Kill())
+		_ = cmd.Wait()
+		got, err := os.ReadFile(name)
+		require.NoError(t, err)
+		require.Len(t, got, 64*4096, "one whole version")
+		assert.True(t, bytes.Equal(got, bytes.Repeat(got[:1], len(got))), "never a torn file")
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var temps []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".data.tmp") && e.Name() != ".data.tmpfile" {
+			temps = append(temps, filepath.Join(dir, e.Name()))
+		}
+	}
+	removed, err := scope.RemoveAtomicTemps(name)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, temps, removed, "exactly the temporary files of crashed writes")
+	entries, _ = os.ReadDir(dir)
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"data", ".data.tmpfile"}, left)
+	t.Logf("20 kills left %d temporary files; RemoveAtomicTemps removed them", len(temps))
+}
+
+func TestRemoveAtomicTempsMissingDir(t *testing.T) {
+	_, err := scope.RemoveAtomicTemps(filepath.Join(t.TempDir(), "no", "f"))
 	assert.ErrorIs(t, err, fs.ErrNotExist)
 }

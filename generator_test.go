@@ -310,3 +310,21 @@ func TestGeneratorBareExitResult(t *testing.T) {
 	require.NoError(t, err)
 	assert.Same(t, errExit1, gen.Exit(errBody), "Exit returns gen's result for its caller to apply")
 }
+
+// TestGeneratorPanicStackKept: under With the generator's teardown runs after
+// the block's frames are gone (With's doc says so); the block's stack is in
+// the PanicError that yield returns.
+func TestGeneratorPanicStackKept(t *testing.T) {
+	var stack string
+	g := scope.Generator(func(yield func(int) error) error {
+		err := yield(1)
+		var pe *scope.PanicError
+		if errors.As(err, &pe) {
+			stack = string(pe.Stack)
+		}
+		return err
+	})
+	_, panicked := recoverValue(func() { _ = scope.With(g, func(int) error { return panickingFunction() }) })
+	require.True(t, panicked)
+	assert.Contains(t, stack, "scope_test.panickingFunction(", "the teardown sees where the block panicked")
+}

@@ -158,7 +158,7 @@ func (s *Scope) Wait() error {
 	if g == nil {
 		return nil
 	}
-	g.wait(nil)
+	g.waitAll()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return multierr.Combine(g.errs...)
@@ -223,6 +223,12 @@ func (g *group) finished() {
 		g.idle = nil
 	}
 	g.mu.Unlock()
+}
+
+// waitAll waits until no goroutine of g runs.
+func (g *group) waitAll() {
+	var never context.Context // nil: wait takes it as no deadline
+	g.wait(never)
 }
 
 // wait waits until no goroutine of g runs, or ctx is done (nil: never), and

@@ -67,6 +67,7 @@ func TestLeakHandlerScope(t *testing.T) {
 }
 
 func TestLeakHandlerOff(t *testing.T) {
+	skipUnlessPinned(t)
 	scope.SetLeakHandler(nil)
 	assert.Zero(t, testing.AllocsPerRun(100, func() {
 		var s scope.Scope

@@ -13,7 +13,7 @@ import (
 // For a *sync.Mutex the Manager is the mutex itself under another type, so
 // Lock allocates nothing, and With over it
 //
-//	scope.With(scope.Lock(&mu), func(*sync.Mutex) error { ... })
+//	err := scope.With(scope.Lock(&mu), func(*sync.Mutex) error { return update(state) })
 //
 // runs the hand-written code, Lock and a deferred Unlock around the body,
 // with the same outcomes as With over any other Manager. Lock panics if l is

@@ -50,6 +50,22 @@ func TestLock(t *testing.T) {
 	assert.Equal(t, 4, custom.locks, "a Locker that is not a *sync.Mutex goes through its methods")
 }
 
+// TestLockOverInterfaces: any sync.Locker value, concrete or in an interface,
+// with the same behaviour; no fast path changes what a type gets.
+func TestLockOverInterfaces(t *testing.T) {
+	var mu sync.Mutex
+	var l sync.Locker = &mu
+	lockPaths(t, scope.Lock(l), mu.TryLock, mu.Unlock)
+	lockPaths(t, scope.Lock[sync.Locker](&mu), mu.TryLock, mu.Unlock)
+
+	var rw sync.RWMutex
+	lockPaths(t, scope.Lock(rw.RLocker()), func() bool { return rw.TryLock() }, rw.Unlock)
+	lockPaths(t, scope.Lock[sync.Locker](&rw), rw.TryLock, rw.Unlock)
+
+	var sm scope.Mutex
+	lockPaths(t, scope.Lock[sync.Locker](&sm), sm.TryLock, sm.Unlock)
+}
+
 type customLocker struct {
 	mu    sync.Mutex
 	locks int

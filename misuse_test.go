@@ -2,7 +2,10 @@ package scope_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"io"
+	"os"
 	"sync"
 	"testing"
 
@@ -56,6 +59,15 @@ func TestMisusePanics(t *testing.T) {
 		{"Swap nil", func() { scope.Swap[int](nil, 1) }, "scope: Swap called with a nil pointer"},
 		{"Tx nil db", func() { scope.Tx(context.Background(), nil, nil) }, "scope: Tx called with a nil TxBeginner"},
 		{"ForTest nil", func() { scope.ForTest(nil) }, "scope: ForTest called with a nil TestingT"},
+		{"ForTest nil *testing.T", func() { scope.ForTest((*testing.T)(nil)) }, "scope: ForTest called with a nil TestingT"},
+		{"Tx nil *sql.DB", func() { scope.Tx(context.Background(), (*sql.DB)(nil), nil) }, "scope: Tx called with a nil TxBeginner"},
+		{"Tx nil *sql.Conn", func() { scope.Tx(context.Background(), (*sql.Conn)(nil), nil) }, "scope: Tx called with a nil TxBeginner"},
+		{"Closing nil", func() { scope.Closing[io.Closer](nil) }, "scope: Closing called with a nil io.Closer"},
+		{"Closing nil *os.File", func() { scope.Closing((*os.File)(nil)) }, "scope: Closing called with a nil io.Closer"},
+		{"LockContext nil *Mutex", func() { scope.LockContext(context.Background(), (*scope.Mutex)(nil)) }, "scope: LockContext called with a nil ContextLocker"},
+		{"Lock nil *sync.Mutex", func() { scope.Lock((*sync.Mutex)(nil)) }, "scope: Lock called with a nil Locker"},
+		{"Lock nil *sync.Mutex in a Locker", func() { scope.Lock(sync.Locker((*sync.Mutex)(nil))) }, "scope: Lock called with a nil Locker"},
+		{"Enter a Scope into itself", func() { s := new(scope.Scope); _, _ = scope.Enter(s, s) }, "scope: Enter called with a Scope entered into itself"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -283,7 +283,7 @@ func (s *Scope) Unwind(errp *error) {
 	case errp != nil:
 		outcome = *errp
 	}
-	final := s.unwind(nil, blockOutcome(outcome))
+	final := s.unwind(unwinding{outcome: blockOutcome(outcome)})
 	if errp != nil {
 		*errp = final
 	}
@@ -435,7 +435,7 @@ func (s *Scope) exitAs(p any, how frame.Ending, ctx context.Context, err error) 
 		}
 		ctx = detached
 	}
-	final := s.unwind(ctx, outcome)
+	final := s.unwind(unwinding{outcome: outcome, ctx: ctx})
 	resume(final, pe)
 	return final
 }
@@ -457,7 +457,7 @@ func (s *Scope) Enter() (*Scope, error) {
 type nested Scope
 
 func (n *nested) Exit(err error) error {
-	return Replace((*Scope)(n).unwind(nil, err))
+	return Replace((*Scope)(n).unwind(unwinding{outcome: err}))
 }
 
 // run and bind are the Manager hooks of a Scope, and so of every type that

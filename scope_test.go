@@ -254,6 +254,10 @@ func TestUnwind(t *testing.T) {
 			runtime.Goexit()
 		})
 		assert.False(t, returned)
+		if !framePointers {
+			assert.Same(t, scope.ErrGoexit, seen, "without frame pointers this shape fails closed")
+			return
+		}
 		assert.NoError(t, seen, "only the function's own Goexit counts")
 	})
 	t.Run("nil errp", func(t *testing.T) {

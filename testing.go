@@ -71,7 +71,7 @@ func ForTest(t TestingT) *Scope {
 			start = ErrTestSkipped
 		}
 		if err := without(s.Exit(start), start); err != nil {
-			t.Error("scope: teardown failed: ", err)
+			t.Error("scope: teardown failed: " + err.Error())
 		}
 	})
 	return s

@@ -106,15 +106,14 @@ type level struct {
 	waited  bool   // s's goroutines were waited for since the last batch
 }
 
-// unwind runs every exit of s, newest first, starting from outcome, and
-// returns the final outcome. ctx is the teardown's context (nil: none).
+// unwind runs every exit of s, newest first, starting from u.outcome, and
+// returns the final outcome. u.ctx is the teardown's context, if it has one.
 //
 // An exit's panic resumes from inside the unwinding, once every exit has run,
 // unless the final outcome no longer has it first (see guard); an owned
 // goroutine's panic resumes at the end, on the same terms. A panic that
 // outcome already holds is left to the caller.
-func (s *Scope) unwind(ctx context.Context, outcome error) error {
-	u := unwinding{outcome: outcome, ctx: ctx}
+func (s *Scope) unwind(u unwinding) error {
 	u.top.seen = begin(s)
 	final := u.run(s)
 	if pe := firstPanic(final); pe != nil && slices.Contains(u.raised, pe) {
@@ -122,8 +121,8 @@ func (s *Scope) unwind(ctx context.Context, outcome error) error {
 		// resumes here, in the goroutine that unwinds.
 		panic(pe.Value)
 	}
-	if u.late && ctx != nil {
-		if err := ctx.Err(); err != nil && !carries(final, err) {
+	if u.late {
+		if err := u.ctx.Err(); err != nil && !carries(final, err) {
 			final = multierr.Append(final, err)
 		}
 	}
@@ -334,7 +333,7 @@ func (u *unwinding) waitGoroutines(s *Scope) {
 	if !g.wait(u.ctx) {
 		u.late = true
 		g.cancel(errUnwinding)
-		g.wait(nil)
+		g.waitAll()
 	}
 	for _, err := range g.unreported() {
 		if pe, ok := err.(*PanicError); ok {
