@@ -43,9 +43,19 @@ func runChild(t *testing.T, name string, env ...string) (string, error) {
 
 // childCmd is the command that re-runs the test binary as child scenario name.
 func childCmd(name string, env ...string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := selfCmd("-test.run=^$")
 	cmd.Env = append(append(os.Environ(), childEnv+"="+name), env...)
 	return cmd
+}
+
+// selfCmd is the command that runs the test binary again with args. Under an
+// emulator (CI runs the arm64 build under qemu-user), SCOPE_TEST_EXEC names
+// it, so that the child runs the same way.
+func selfCmd(args ...string) *exec.Cmd {
+	if emu := os.Getenv("SCOPE_TEST_EXEC"); emu != "" {
+		return exec.Command(emu, append([]string{os.Args[0]}, args...)...)
+	}
+	return exec.Command(os.Args[0], args...)
 }
 
 // inGoroutine runs fn in a new goroutine and reports whether fn returned

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -127,7 +126,7 @@ func TestForTestReportsAtTestLine(t *testing.T) {
 
 func forTestChild(t *testing.T, scenario, test string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v")
+	cmd := selfCmd("-test.run=^"+test+"$", "-test.v")
 	cmd.Env = append(os.Environ(), "SCOPE_FORTEST_CHILD="+scenario)
 	out, err := cmd.CombinedOutput()
 	return string(out), err

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
 	"testing"
 
@@ -276,7 +275,7 @@ func TestFailNowIsGoexit(t *testing.T) {
 		})
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestFailNowIsGoexit$", "-test.v")
+	cmd := selfCmd("-test.run=^TestFailNowIsGoexit$", "-test.v")
 	cmd.Env = append(os.Environ(), "SCOPE_FAILNOW=1")
 	out, err := cmd.CombinedOutput()
 	require.Error(t, err, "the child's subtests fail by design:\n%s", out)
