@@ -145,4 +145,3 @@ func TestTxCrashRecordDuringPanic(t *testing.T) {
 	require.NoError(t, recordErr)
 	assert.Equal(t, 1, countItems(t, db), "the crash record is committed")
 }
-
