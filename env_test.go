@@ -89,11 +89,12 @@ func TestSetenv(t *testing.T) {
 	const key = "SCOPE_TEST_SETENV"
 	cases := []struct {
 		name   string
+		reason string
 		before *string // nil: unset
 	}{
-		{"was unset", nil},
-		{"was empty", ptr("")},
-		{"was set", ptr("old")},
+		{"was unset", "an unset variable is unset again, not set to empty", nil},
+		{"was empty", "an empty variable is empty again, not unset", ptr("")},
+		{"was set", "a set variable gets its old value back", ptr("old")},
 	}
 	for _, c := range cases {
 		for _, ending := range blockEndings {
@@ -111,11 +112,11 @@ func TestSetenv(t *testing.T) {
 				})
 				got, had := os.LookupEnv(key)
 				if c.before == nil {
-					assert.False(t, had, "unset again, not set to empty")
+					assert.False(t, had, c.reason)
 					return
 				}
-				assert.True(t, had)
-				assert.Equal(t, *c.before, got)
+				assert.True(t, had, c.reason)
+				assert.Equal(t, *c.before, got, c.reason)
 			})
 		}
 	}

@@ -129,15 +129,16 @@ func TestRule3SurvivesFlattening(t *testing.T) {
 		"Join":     errors.Join,
 	}
 	exits := []struct {
-		name  string
-		exit  func(err error) error
-		added bool // whether the exit adds errExit3
+		name   string
+		reason string
+		exit   func(err error) error
+		added  bool // whether the exit adds errExit3
 	}{
-		{"multierr.Append", func(err error) error { return multierr.Append(err, errExit3) }, true},
-		{"multierr.Combine", func(err error) error { return multierr.Combine(err, errExit3) }, true},
-		{"errors.Join", func(err error) error { return errors.Join(err, errExit3) }, true},
-		{"fmt.Errorf %w", func(err error) error { return fmt.Errorf("ctx: %w", err) }, false},
-		{"err itself", func(err error) error { return err }, false},
+		{"multierr.Append", "multierr flattens the outcome: every part is carried", func(err error) error { return multierr.Append(err, errExit3) }, true},
+		{"multierr.Combine", "the same through Combine", func(err error) error { return multierr.Combine(err, errExit3) }, true},
+		{"errors.Join", "Join keeps the outcome whole: it is carried", func(err error) error { return errors.Join(err, errExit3) }, true},
+		{"fmt.Errorf %w", "a wrapper carries what it wraps", func(err error) error { return fmt.Errorf("ctx: %w", err) }, false},
+		{"err itself", "an exit that returns the outcome duplicates nothing", func(err error) error { return err }, false},
 	}
 	for cname, comb := range combine {
 		for _, parts := range [][]error{{errBody, errExit1}, {errBody, errExit1, errExit2}} {
@@ -151,6 +152,7 @@ func TestRule3SurvivesFlattening(t *testing.T) {
 					if ex.added {
 						want = append(append([]error(nil), parts...), errExit3)
 					}
+					t.Log(ex.reason)
 					assertParts(t, got, want...)
 				})
 			}
@@ -184,17 +186,18 @@ func TestPanicError(t *testing.T) {
 
 func TestReplaceReturnedByBody(t *testing.T) {
 	tests := []struct {
-		name string
-		r    error
+		name   string
+		reason string
+		r      error
 	}{
-		{"Replace(nil)", scope.Replace(nil)},
-		{"Replace(err)", scope.Replace(errOther)},
+		{"Replace(nil)", "a block's suppression would be its author's success: it is an error", scope.Replace(nil)},
+		{"Replace(err)", "a block's substitution is an error that still reaches err", scope.Replace(errOther)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var seen error
 			err := withExit(tt.r, func(err error) error { seen = err; return err })
-			require.Error(t, err, "a block's Replace must not pass for success")
+			require.Error(t, err, tt.reason)
 			assert.Contains(t, err.Error(), "scope: block returned Replace")
 			assert.Equal(t, err, seen, "the exit sees the misuse error, not a marker it could act on")
 			if tt.name == "Replace(err)" {

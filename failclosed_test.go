@@ -18,20 +18,6 @@ import (
 // or a failure, never nil for a block that failed. CI runs them in every build
 // mode (default, -race, -gcflags=all=-l, -gcflags=all='-N -l').
 
-// blockEnd is one way a function ends.
-type blockEnd struct {
-	name string
-	end  func() error
-}
-
-// endings is the "four ways a block ends" fixture.
-var endings = []blockEnd{
-	{"return nil", func() error { return nil }},
-	{"return error", func() error { return errBody }},
-	{"panic", func() error { panic(errBody) }},
-	{"Goexit", func() error { runtime.Goexit(); return nil }},
-}
-
 // outcomeSeen runs fn on a goroutine of its own, with a scope whose one exit
 // records the outcome it sees, and returns that outcome, the value the
 // goroutine panicked with (nil if it did not), and what fn returned.
@@ -143,14 +129,14 @@ func TestUnwindShapes(t *testing.T) {
 		{"helper in a closure in a closure", "any depth", helperInClosure, false},
 	}
 	for _, shape := range shapes {
-		for _, e := range endings {
+		for _, e := range blockEndings {
 			t.Run(shape.name+"/"+e.name, func(t *testing.T) {
 				seen, p, returned := outcomeSeen(shape.run, e.end)
 				switch e.name {
-				case "return nil":
+				case "success":
 					assert.NoError(t, seen, shape.reason)
 					assert.NoError(t, returned)
-				case "return error":
+				case "error":
 					assert.Same(t, errBody, seen, shape.reason)
 					assert.Same(t, errBody, returned)
 				case "panic":
@@ -182,15 +168,16 @@ const framePointers = runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64"
 func TestUnwindInsideDeferredCall(t *testing.T) {
 	tests := []struct {
 		name     string
+		reason   string
 		around   func()
 		recovers bool
 	}{
-		{"panic recovered", func() { panic("around") }, true},
-		{"panic not recovered", func() { panic("around") }, false},
-		{"Goexit", runtime.Goexit, false},
+		{"panic recovered", "a recover handler that writes a crash record", func() { panic("around") }, true},
+		{"panic not recovered", "a deferred call that runs while the panic goes on", func() { panic("around") }, false},
+		{"Goexit", "a deferred call that runs during t.FailNow", runtime.Goexit, false},
 	}
 	for _, tt := range tests {
-		for _, e := range []blockEnd{endings[0], endings[1]} {
+		for _, e := range blockEndings[:2] {
 			t.Run(tt.name+"/"+e.name, func(t *testing.T) {
 				var seen, returned error
 				inGoroutine(func() {
@@ -212,7 +199,7 @@ func TestUnwindInsideDeferredCall(t *testing.T) {
 					assert.Error(t, seen, "a failure, never nil")
 					return
 				}
-				assert.Equal(t, want, seen, "F's own outcome")
+				assert.Equal(t, want, seen, "F's own outcome: %s", tt.reason)
 				assert.Equal(t, want, returned)
 			})
 		}
@@ -224,31 +211,33 @@ func TestUnwindInsideDeferredCall(t *testing.T) {
 // the panic resumes with its value. Called normally, nothing changes.
 func TestCloseDeferredDirectly(t *testing.T) {
 	ctx := context.Background()
+	const direct = "deferred directly, it recovers the panic and tells the Goexit"
 	shapes := []struct {
-		name string
-		run  func(s *scope.Scope, end func() error) error
+		name   string
+		reason string
+		run    func(s *scope.Scope, end func() error) error
 	}{
-		{"Close", func(s *scope.Scope, end func() error) error { defer s.Close(); return end() }},
-		{"Exit", func(s *scope.Scope, end func() error) error { defer s.Exit(nil); return end() }},
-		{"CloseContext", func(s *scope.Scope, end func() error) error { defer s.CloseContext(ctx); return end() }},
-		{"CloseTimeout", func(s *scope.Scope, end func() error) error { defer s.CloseTimeout(time.Minute); return end() }},
-		{"ExitContext", func(s *scope.Scope, end func() error) error { defer s.ExitContext(ctx, nil); return end() }},
-		{"method value", func(s *scope.Scope, end func() error) error { c := s.Close; defer c(); return end() }},
+		{"Close", direct, func(s *scope.Scope, end func() error) error { defer s.Close(); return end() }},
+		{"Exit", direct, func(s *scope.Scope, end func() error) error { defer s.Exit(nil); return end() }},
+		{"CloseContext", direct, func(s *scope.Scope, end func() error) error { defer s.CloseContext(ctx); return end() }},
+		{"CloseTimeout", direct, func(s *scope.Scope, end func() error) error { defer s.CloseTimeout(time.Minute); return end() }},
+		{"ExitContext", direct, func(s *scope.Scope, end func() error) error { defer s.ExitContext(ctx, nil); return end() }},
+		{"method value", "a deferred method value is deferred directly too", func(s *scope.Scope, end func() error) error { c := s.Close; defer c(); return end() }},
 	}
 	for _, shape := range shapes {
-		for _, e := range endings {
+		for _, e := range blockEndings {
 			t.Run(shape.name+"/"+e.name, func(t *testing.T) {
 				seen, p, _ := outcomeSeen(shape.run, e.end)
 				switch e.name {
-				case "return nil", "return error":
+				case "success", "error":
 					assert.NoError(t, seen, "a plain return starts from nil, as before")
 				case "panic":
 					var pe *scope.PanicError
-					require.ErrorAs(t, seen, &pe, "the exits see the panic")
+					require.ErrorAs(t, seen, &pe, "the exits see the panic: %s", shape.reason)
 					assert.Same(t, errBody, pe.Value)
 					assert.True(t, p == error(errBody), "and it resumes with its original value, got %#v", p)
 				case "Goexit":
-					assert.Same(t, scope.ErrGoexit, seen)
+					assert.Same(t, scope.ErrGoexit, seen, shape.reason)
 				}
 			})
 		}
@@ -266,22 +255,18 @@ func TestCloseDeferredDirectly(t *testing.T) {
 		seen, _, _ := outcomeSeen(func(s *scope.Scope, end func() error) (err error) {
 			defer func() { err = errors.Join(err, s.Close()) }()
 			return end()
-		}, endings[2].end)
+		}, blockEndings[2].end)
 		assert.NoError(t, seen, "not deferred directly: Close means success, as documented")
 	})
 }
 
-func init() {
-	children["close-crash"] = func() {
+func TestCloseCrashOutputKeepsFrames(t *testing.T) {
+	out, err := inChild(t, func() {
 		var s scope.Scope
 		s.Defer(func() error { return nil })
 		defer s.Close()
 		_ = panickingFunction()
-	}
-}
-
-func TestCloseCrashOutputKeepsFrames(t *testing.T) {
-	out, err := runChild(t, "close-crash")
+	})
 	require.Error(t, err, "the child crashes")
 	assert.Contains(t, out, "panic: crash in the block [recovered, repanicked]")
 	assert.Contains(t, out, "scope_test.panickingFunction(", "the crash output names the panicking function")

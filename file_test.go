@@ -20,18 +20,6 @@ import (
 	"github.com/go-scope/scope"
 )
 
-// blockEndings are the four ways a block can end, for managers that must be
-// right on each.
-var blockEndings = []struct {
-	name string
-	end  func() error
-}{
-	{"success", func() error { return nil }},
-	{"error", func() error { return errBody }},
-	{"panic", func() error { panic("boom") }},
-	{"Goexit", func() error { runtime.Goexit(); return nil }},
-}
-
 // within runs body under m in its own goroutine, so that any ending, Goexit
 // included, comes back as With's result (nil for a panic or Goexit).
 func within[T any](m scope.Manager[T], body func(T) error) (err error) {
@@ -269,10 +257,21 @@ func TestWriteFileAtomicChdir(t *testing.T) {
 	assert.Empty(t, entries)
 }
 
-func init() {
-	// atomic-writer rewrites the file named by SCOPE_ATOMIC_FILE for ever,
-	// slowly, until it is killed.
-	children["atomic-writer"] = func() {
+// TestWriteFileAtomicCrash kills a writer again and again: the file is always
+// one whole version, the temporary files that crashes leave are the ones
+// named in the doc, and RemoveAtomicTemps removes exactly those.
+func TestWriteFileAtomicCrash(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGKILL on Windows")
+	}
+	dir := t.TempDir()
+	name := filepath.Join(dir, "data")
+	require.NoError(t, os.WriteFile(name, bytes.Repeat([]byte("a"), 64*4096), 0o600))
+	other := filepath.Join(dir, ".data.tmpfile") // not digits: not WriteFileAtomic's
+	require.NoError(t, os.WriteFile(other, nil, 0o600))
+	// The child rewrites the file named by SCOPE_ATOMIC_FILE for ever,
+	// until it is killed.
+	writer := func() {
 		name := os.Getenv("SCOPE_ATOMIC_FILE")
 		fmt.Println("writing")
 		for i := 0; ; i++ {
@@ -286,22 +285,8 @@ func init() {
 			})
 		}
 	}
-}
-
-// TestWriteFileAtomicCrash kills a writer again and again: the file is always
-// one whole version, the temporary files that crashes leave are the ones
-// named in the doc, and RemoveAtomicTemps removes exactly those.
-func TestWriteFileAtomicCrash(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("no SIGKILL on Windows")
-	}
-	dir := t.TempDir()
-	name := filepath.Join(dir, "data")
-	require.NoError(t, os.WriteFile(name, bytes.Repeat([]byte("a"), 64*4096), 0o600))
-	other := filepath.Join(dir, ".data.tmpfile") // not digits: not WriteFileAtomic's
-	require.NoError(t, os.WriteFile(other, nil, 0o600))
 	for range 20 {
-		cmd := childCmd("atomic-writer", "SCOPE_ATOMIC_FILE="+name)
+		cmd := childCmd(t, writer, "SCOPE_ATOMIC_FILE="+name)
 		stdout, err := cmd.StdoutPipe()
 		require.NoError(t, err)
 		require.NoError(t, cmd.Start())

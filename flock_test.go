@@ -28,20 +28,18 @@ func TestCloseErrorIsAdded(t *testing.T) {
 	assert.ErrorIs(t, err, syscall.EBADF, "the close error is added, got %v", err)
 }
 
-func init() {
-	// hold-flock takes the lock named by SCOPE_LOCK, says "locked", and holds
-	// it until its standard input closes.
-	children["hold-flock"] = func() {
-		err := scope.With(scope.FileLock(os.Getenv("SCOPE_LOCK")), func(*os.File) error {
-			os.Stdout.WriteString("locked\n")
-			_, err := bufio.NewReader(os.Stdin).ReadString('\n')
-			_ = err // EOF: the parent closed our input
-			return nil
-		})
-		if err != nil {
-			os.Stdout.WriteString("error: " + err.Error() + "\n")
-			os.Exit(1)
-		}
+// holdFlock takes the lock named by SCOPE_LOCK, says "locked", and holds it
+// until its standard input closes: a child's scenario.
+func holdFlock() {
+	err := scope.With(scope.FileLock(os.Getenv("SCOPE_LOCK")), func(*os.File) error {
+		os.Stdout.WriteString("locked\n")
+		_, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		_ = err // EOF: the parent closed our input
+		return nil
+	})
+	if err != nil {
+		os.Stdout.WriteString("error: " + err.Error() + "\n")
+		os.Exit(1)
 	}
 }
 
@@ -49,7 +47,7 @@ func init() {
 // function that makes it release the lock and exit.
 func holdLock(t *testing.T, path string) (release func()) {
 	t.Helper()
-	cmd := childCmd("hold-flock", "SCOPE_LOCK="+path)
+	cmd := childCmd(t, holdFlock, "SCOPE_LOCK="+path)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()

@@ -54,7 +54,7 @@ func Generator[T any](gen func(yield func(T) error) error) Manager[T] {
 		panic("scope: Generator called with a nil function")
 	}
 	g := &generator[T]{gen: gen, start: new(starter[T])}
-	g.seq = g.start.run
+	g.seq = g.start.sequence
 	return g
 }
 
@@ -79,7 +79,7 @@ type generator[T any] struct {
 
 // run is With over the generator: gen runs on the calling goroutine, with a
 // yield that calls body.
-func (g *generator[T]) run(_, body any) error {
+func (g *generator[T]) runBlock(_, body any) error {
 	cb := &g.state
 	if !g.busy.CompareAndSwap(false, true) {
 		cb = new(callback[T])
@@ -196,7 +196,7 @@ type starter[T any] struct {
 	next *coroutine[T]
 }
 
-func (st *starter[T]) run(out func(T) bool) {
+func (st *starter[T]) sequence(out func(T) bool) {
 	c := st.next
 	st.next = nil
 	st.mu.Unlock()
@@ -266,7 +266,7 @@ func (c *coroutine[T]) Exit(err error) error {
 }
 
 var (
-	_ runner       = (*generator[int])(nil)
+	_ blockRunner  = (*generator[int])(nil)
 	_ binder[int]  = (*generator[int])(nil)
 	_ Manager[int] = (*generator[int])(nil)
 	_ exiter       = (*coroutine[int])(nil)

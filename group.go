@@ -16,7 +16,7 @@ func New(ctx context.Context) *Scope {
 	if ctx == nil {
 		panic("scope: New called with a nil Context")
 	}
-	return &Scope{x: &extra{goCtx: ctx}}
+	return &Scope{extra: &extra{goCtx: ctx}}
 }
 
 // errUnwinding and errSiblingFailed are the causes with which a Scope cancels
@@ -112,20 +112,20 @@ func (s *Scope) Go(fn func(ctx context.Context) error) {
 func (s *Scope) startGoroutine() *group {
 	s.mu.lock()
 	defer s.mu.unlock()
-	x := s.extra()
-	if x.group == nil {
-		parent := x.goCtx
+	ex := s.needExtra()
+	if ex.group == nil {
+		parent := ex.goCtx
 		if parent == nil {
 			parent = context.Background()
 		}
-		g := &group{cancelOnError: !x.keepGoing}
+		g := &group{cancelOnError: !ex.keepGoing}
 		g.ctx, g.cancel = context.WithCancelCause(parent)
-		if x.limit > 0 {
-			g.sem = make(chan struct{}, x.limit)
+		if ex.limit > 0 {
+			g.sem = make(chan struct{}, ex.limit)
 		}
-		x.group = g
+		ex.group = g
 	}
-	g := x.group
+	g := ex.group
 	g.mu.Lock()
 	g.running++
 	g.mu.Unlock()
@@ -151,8 +151,8 @@ func (s *Scope) Wait() error {
 	}
 	s.mu.lock()
 	var g *group
-	if s.x != nil {
-		g = s.x.group
+	if s.extra != nil {
+		g = s.extra.group
 	}
 	s.mu.unlock()
 	if g == nil {
@@ -178,7 +178,7 @@ func (s *Scope) SetLimit(n int) {
 		panic("scope: Scope.SetLimit called with 0: Go would block for ever; a negative n removes the limit")
 	}
 	s.mu.lock()
-	s.extra().limit = n
+	s.needExtra().limit = n
 	s.mu.unlock()
 }
 
@@ -192,7 +192,7 @@ func (s *Scope) SetCancelOnError(cancel bool) {
 		panic("scope: Scope.SetCancelOnError called on a nil *Scope")
 	}
 	s.mu.lock()
-	s.extra().keepGoing = !cancel
+	s.needExtra().keepGoing = !cancel
 	s.mu.unlock()
 }
 

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 
@@ -14,37 +16,36 @@ import (
 	"github.com/go-scope/scope"
 )
 
-func TestMain(m *testing.M) {
-	if name := os.Getenv(childEnv); name != "" {
-		// Re-run as a child process by runChild: run the one named scenario.
-		children[name]()
-		os.Exit(0)
-	}
-	goleak.VerifyTestMain(m)
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// childEnv names the scenario a re-run test binary executes instead of the tests.
+// childEnv names, in a child process, the test whose scenario it runs.
 const childEnv = "SCOPE_TEST_CHILD"
 
-// children are scenarios run in a separate process, for what must crash or
-// hold a resource across processes.
-var children = map[string]func(){}
-
-// runChild re-runs the test binary as a child that executes scenario name and
-// returns its combined output and error (an *exec.ExitError when it failed).
-func runChild(t *testing.T, name string, env ...string) (string, error) {
+// inChild runs scenario in a child process, for what must crash or hold a
+// resource across processes, and returns the child's combined output and
+// error (an *exec.ExitError when it failed). The child is the test binary
+// run again for test t alone: there t calls inChild again, which runs
+// scenario and exits. So a scenario is written in its test, and the code of
+// t before the call runs in the child too.
+func inChild(t *testing.T, scenario func(), env ...string) (string, error) {
 	t.Helper()
-	if _, ok := children[name]; !ok {
-		t.Fatalf("no child scenario %q", name)
-	}
-	out, err := childCmd(name, env...).CombinedOutput()
+	out, err := childCmd(t, scenario, env...).CombinedOutput()
 	return string(out), err
 }
 
-// childCmd is the command that re-runs the test binary as child scenario name.
-func childCmd(name string, env ...string) *exec.Cmd {
-	cmd := selfCmd("-test.run=^$")
-	cmd.Env = append(append(os.Environ(), childEnv+"="+name), env...)
+// childCmd is inChild's command, for a test that talks to its child.
+func childCmd(t *testing.T, scenario func(), env ...string) *exec.Cmd {
+	t.Helper()
+	if os.Getenv(childEnv) == t.Name() {
+		scenario()
+		os.Exit(0)
+	}
+	var pattern []string
+	for _, part := range strings.Split(t.Name(), "/") {
+		pattern = append(pattern, "^"+regexp.QuoteMeta(part)+"$")
+	}
+	cmd := selfCmd("-test.run=" + strings.Join(pattern, "/"))
+	cmd.Env = append(append(os.Environ(), childEnv+"="+t.Name()), env...)
 	return cmd
 }
 
@@ -146,6 +147,21 @@ var (
 	errEnter = errors.New("enter failed")
 	errOther = errors.New("other")
 )
+
+// blockEnd is one way a block ends.
+type blockEnd struct {
+	name string
+	end  func() error
+}
+
+// blockEndings are the four ways a block ends: every manager and every shape
+// of unwinding must be right on each.
+var blockEndings = []blockEnd{
+	{"success", func() error { return nil }},
+	{"error", func() error { return errBody }},
+	{"panic", func() error { panic(errBody) }},
+	{"Goexit", func() error { runtime.Goexit(); return nil }},
+}
 
 // runGoexit calls runtime.Goexit; it exists so that a block can end that way
 // without the compiler's unreachable-code complaints.

@@ -56,7 +56,7 @@ func (m *mutexManager) Exit(error) error {
 // it: an error is returned, a panic goes on with its frames, a Goexit goes
 // on. Only a Replace result from the body needs the treatment it gets
 // everywhere.
-func (m *mutexManager) run(_, body any) error {
+func (m *mutexManager) runBlock(_, body any) error {
 	mu := (*sync.Mutex)(m)
 	mu.Lock()
 	defer mu.Unlock()
@@ -194,7 +194,7 @@ func (m *Mutex) Unlock() {
 
 var (
 	_ Manager[*sync.Mutex]   = (*mutexManager)(nil)
-	_ runner                 = (*mutexManager)(nil)
+	_ blockRunner            = (*mutexManager)(nil)
 	_ Manager[*sync.RWMutex] = (*rlockManager)(nil)
 	_ sync.Locker            = (*Mutex)(nil)
 	_ ContextLocker          = (*Mutex)(nil)

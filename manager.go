@@ -39,11 +39,11 @@ type exiter interface {
 // with a yield that calls the block. With asks every Manager for it with one
 // assertion to this interface, which, unlike a generic one, costs about a
 // nanosecond when it fails.
-type runner interface {
+type blockRunner interface {
 	// run is With(self, body): self is the Manager as With was given it
 	// (the outer value, for a type that embeds a Scope), body is the
 	// block, a func(T) error.
-	run(self, body any) error
+	runBlock(self, body any) error
 }
 
 // binder is how a Manager of this package is entered into a Scope: bind enters
@@ -100,7 +100,7 @@ func (f *funcManager[T]) Exit(err error) error {
 	return f.exit(f.entered.pop("scope: Exit called on a Func manager that is not entered"), err)
 }
 
-func (f *funcManager[T]) run(_, body any) error {
+func (f *funcManager[T]) runBlock(_, body any) error {
 	v, err := f.enter()
 	if err != nil {
 		return err
@@ -144,7 +144,7 @@ func (b *boundManager[T]) Exit(err error) error {
 	return b.entered.pop("scope: Exit called on a Manager that is not entered").Exit(err)
 }
 
-func (b *boundManager[T]) run(_, body any) error {
+func (b *boundManager[T]) runBlock(_, body any) error {
 	v, x, err := b.enter()
 	if err != nil {
 		return err
@@ -224,9 +224,9 @@ func isNil(v any) bool {
 }
 
 var (
-	_ runner       = (*funcManager[int])(nil)
+	_ blockRunner  = (*funcManager[int])(nil)
 	_ binder[int]  = (*funcManager[int])(nil)
-	_ runner       = (*boundManager[int])(nil)
+	_ blockRunner  = (*boundManager[int])(nil)
 	_ binder[int]  = (*boundManager[int])(nil)
 	_ exiter       = (*boundFunc[int])(nil)
 	_ Manager[int] = (*valueManager[int])(nil)

@@ -25,53 +25,61 @@ func TestMisusePanics(t *testing.T) {
 		_ = g.Exit(nil)
 		return g
 	}
+	const (
+		nilArg  = "a nil argument is a programmer error: it panics at the call, before any block runs"
+		nilPtr  = "a nil pointer that could only crash later panics at the call too"
+		noEnter = "an Exit without its Enter is a programmer error"
+		itself  = "a Scope entered into itself would wait for itself when it unwinds"
+		onNil   = "a method of a nil *Scope panics naming the method"
+	)
 	tests := []struct {
-		name string
-		call func()
-		want string
+		name   string
+		reason string
+		call   func()
+		want   string
 	}{
-		{"With nil Manager", func() { _ = scope.With[int](nil, func(int) error { return nil }) }, "scope: With called with a nil Manager"},
-		{"With nil body", func() { _ = scope.With(scope.Value(1), nil) }, "scope: With called with a nil body"},
-		{"WithResult nil body", func() { _, _ = scope.WithResult[int, int](scope.Value(1), nil) }, "scope: WithResult called with a nil body"},
-		{"Enter nil scope", func() { _, _ = scope.Enter(nilScope, scope.Value(1)) }, "scope: Enter called with a nil *Scope"},
-		{"Enter nil manager", func() { _, _ = scope.Enter[int](new(scope.Scope), nil) }, "scope: Enter called with a nil Manager"},
-		{"Push nil func", func() { new(scope.Scope).Push(nil) }, "scope: Scope.Push called with a nil func"},
-		{"Defer nil func", func() { new(scope.Scope).Defer(nil) }, "scope: Scope.Defer called with a nil func"},
-		{"Push on nil scope", func() { nilScope.Push(func(error) error { return nil }) }, "scope: Scope.Push called on a nil *Scope"},
-		{"Defer on nil scope", func() { nilScope.Defer(func() error { return nil }) }, "scope: Scope.Defer called on a nil *Scope"},
-		{"Move nil", func() { nilScope.Move() }, "scope: Scope.Move called on a nil *Scope"},
-		{"Close nil", func() { _ = nilScope.Close() }, "scope: Scope.Close called on a nil *Scope"},
-		{"Exit nil", func() { _ = nilScope.Exit(nil) }, "scope: Scope.Exit called on a nil *Scope"},
-		{"Enter method nil", func() { _, _ = nilScope.Enter() }, "scope: Scope.Enter called on a nil *Scope"},
-		{"Unwind nil", func() { var err error; nilScope.Unwind(&err) }, "scope: Scope.Unwind called on a nil *Scope"},
-		{"Func nil enter", func() { scope.Func[int](nil, func(int, error) error { return nil }) }, "scope: Func called with a nil enter func"},
-		{"Func nil exit", func() { scope.Func(func() (int, error) { return 0, nil }, nil) }, "scope: Func called with a nil exit func"},
-		{"Func Exit not entered", func() {
+		{"With nil Manager", nilArg, func() { _ = scope.With[int](nil, func(int) error { return nil }) }, "scope: With called with a nil Manager"},
+		{"With nil body", nilArg, func() { _ = scope.With(scope.Value(1), nil) }, "scope: With called with a nil body"},
+		{"WithResult nil body", nilArg, func() { _, _ = scope.WithResult[int, int](scope.Value(1), nil) }, "scope: WithResult called with a nil body"},
+		{"Enter nil scope", nilArg, func() { _, _ = scope.Enter(nilScope, scope.Value(1)) }, "scope: Enter called with a nil *Scope"},
+		{"Enter nil manager", nilArg, func() { _, _ = scope.Enter[int](new(scope.Scope), nil) }, "scope: Enter called with a nil Manager"},
+		{"Push nil func", nilArg, func() { new(scope.Scope).Push(nil) }, "scope: Scope.Push called with a nil func"},
+		{"Defer nil func", nilArg, func() { new(scope.Scope).Defer(nil) }, "scope: Scope.Defer called with a nil func"},
+		{"Push on nil scope", onNil, func() { nilScope.Push(func(error) error { return nil }) }, "scope: Scope.Push called on a nil *Scope"},
+		{"Defer on nil scope", onNil, func() { nilScope.Defer(func() error { return nil }) }, "scope: Scope.Defer called on a nil *Scope"},
+		{"Move nil", onNil, func() { nilScope.Move() }, "scope: Scope.Move called on a nil *Scope"},
+		{"Close nil", onNil, func() { _ = nilScope.Close() }, "scope: Scope.Close called on a nil *Scope"},
+		{"Exit nil", onNil, func() { _ = nilScope.Exit(nil) }, "scope: Scope.Exit called on a nil *Scope"},
+		{"Enter method nil", onNil, func() { _, _ = nilScope.Enter() }, "scope: Scope.Enter called on a nil *Scope"},
+		{"Unwind nil", onNil, func() { var err error; nilScope.Unwind(&err) }, "scope: Scope.Unwind called on a nil *Scope"},
+		{"Func nil enter", nilArg, func() { scope.Func[int](nil, func(int, error) error { return nil }) }, "scope: Func called with a nil enter func"},
+		{"Func nil exit", nilArg, func() { scope.Func(func() (int, error) { return 0, nil }, nil) }, "scope: Func called with a nil exit func"},
+		{"Func Exit not entered", noEnter, func() {
 			_ = scope.Func(func() (int, error) { return 0, nil }, func(int, error) error { return nil }).Exit(nil)
 		}, "scope: Exit called on a Func manager that is not entered"},
-		{"Exit on a Generator never entered", func() { _ = scope.Generator(func(yield func(int) error) error { return yield(1) }).Exit(nil) }, "scope: Exit called on a Generator that is not entered"},
-		{"double Exit on a Generator", func() { _ = entered().Exit(nil) }, "scope: Exit called on a Generator that is not entered"},
-		{"Generator nil func", func() { scope.Generator[int](nil) }, "scope: Generator called with a nil function"},
-		{"Exit on a Chdir never entered", func() { _ = scope.Chdir(".").Exit(nil) }, "scope: Exit called on a Manager that is not entered"},
-		{"Lock nil", func() { scope.Lock[sync.Locker](nil) }, "scope: Lock called with a nil Locker"},
-		{"RLock nil", func() { scope.RLock(nil) }, "scope: RLock called with a nil *sync.RWMutex"},
-		{"LockContext nil locker", func() { scope.LockContext[scope.ContextLocker](context.Background(), nil) }, "scope: LockContext called with a nil ContextLocker"},
-		{"Swap nil", func() { scope.Swap[int](nil, 1) }, "scope: Swap called with a nil pointer"},
-		{"Tx nil db", func() { scope.Tx(context.Background(), nil, nil) }, "scope: Tx called with a nil TxBeginner"},
-		{"ForTest nil", func() { scope.ForTest(nil) }, "scope: ForTest called with a nil TestingT"},
-		{"ForTest nil *testing.T", func() { scope.ForTest((*testing.T)(nil)) }, "scope: ForTest called with a nil TestingT"},
-		{"Tx nil *sql.DB", func() { scope.Tx(context.Background(), (*sql.DB)(nil), nil) }, "scope: Tx called with a nil TxBeginner"},
-		{"Tx nil *sql.Conn", func() { scope.Tx(context.Background(), (*sql.Conn)(nil), nil) }, "scope: Tx called with a nil TxBeginner"},
-		{"Closing nil", func() { scope.Closing[io.Closer](nil) }, "scope: Closing called with a nil io.Closer"},
-		{"Closing nil *os.File", func() { scope.Closing((*os.File)(nil)) }, "scope: Closing called with a nil io.Closer"},
-		{"LockContext nil *Mutex", func() { scope.LockContext(context.Background(), (*scope.Mutex)(nil)) }, "scope: LockContext called with a nil ContextLocker"},
-		{"Lock nil *sync.Mutex", func() { scope.Lock((*sync.Mutex)(nil)) }, "scope: Lock called with a nil Locker"},
-		{"Lock nil *sync.Mutex in a Locker", func() { scope.Lock(sync.Locker((*sync.Mutex)(nil))) }, "scope: Lock called with a nil Locker"},
-		{"Enter a Scope into itself", func() { s := new(scope.Scope); _, _ = scope.Enter(s, s) }, "scope: Enter called with a Scope entered into itself"},
+		{"Exit on a Generator never entered", noEnter, func() { _ = scope.Generator(func(yield func(int) error) error { return yield(1) }).Exit(nil) }, "scope: Exit called on a Generator that is not entered"},
+		{"double Exit on a Generator", noEnter, func() { _ = entered().Exit(nil) }, "scope: Exit called on a Generator that is not entered"},
+		{"Generator nil func", nilArg, func() { scope.Generator[int](nil) }, "scope: Generator called with a nil function"},
+		{"Exit on a Chdir never entered", noEnter, func() { _ = scope.Chdir(".").Exit(nil) }, "scope: Exit called on a Manager that is not entered"},
+		{"Lock nil", nilArg, func() { scope.Lock[sync.Locker](nil) }, "scope: Lock called with a nil Locker"},
+		{"RLock nil", nilArg, func() { scope.RLock(nil) }, "scope: RLock called with a nil *sync.RWMutex"},
+		{"LockContext nil locker", nilArg, func() { scope.LockContext[scope.ContextLocker](context.Background(), nil) }, "scope: LockContext called with a nil ContextLocker"},
+		{"Swap nil", nilArg, func() { scope.Swap[int](nil, 1) }, "scope: Swap called with a nil pointer"},
+		{"Tx nil db", nilArg, func() { scope.Tx(context.Background(), nil, nil) }, "scope: Tx called with a nil TxBeginner"},
+		{"ForTest nil", nilArg, func() { scope.ForTest(nil) }, "scope: ForTest called with a nil TestingT"},
+		{"ForTest nil *testing.T", nilPtr, func() { scope.ForTest((*testing.T)(nil)) }, "scope: ForTest called with a nil TestingT"},
+		{"Tx nil *sql.DB", nilPtr, func() { scope.Tx(context.Background(), (*sql.DB)(nil), nil) }, "scope: Tx called with a nil TxBeginner"},
+		{"Tx nil *sql.Conn", nilPtr, func() { scope.Tx(context.Background(), (*sql.Conn)(nil), nil) }, "scope: Tx called with a nil TxBeginner"},
+		{"Closing nil", nilArg, func() { scope.Closing[io.Closer](nil) }, "scope: Closing called with a nil io.Closer"},
+		{"Closing nil *os.File", nilPtr, func() { scope.Closing((*os.File)(nil)) }, "scope: Closing called with a nil io.Closer"},
+		{"LockContext nil *Mutex", nilPtr, func() { scope.LockContext(context.Background(), (*scope.Mutex)(nil)) }, "scope: LockContext called with a nil ContextLocker"},
+		{"Lock nil *sync.Mutex", nilPtr, func() { scope.Lock((*sync.Mutex)(nil)) }, "scope: Lock called with a nil Locker"},
+		{"Lock nil *sync.Mutex in a Locker", nilPtr, func() { scope.Lock(sync.Locker((*sync.Mutex)(nil))) }, "scope: Lock called with a nil Locker"},
+		{"Enter a Scope into itself", itself, func() { s := new(scope.Scope); _, _ = scope.Enter(s, s) }, "scope: Enter called with a Scope entered into itself"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.PanicsWithValue(t, tt.want, tt.call)
+			assert.PanicsWithValue(t, tt.want, tt.call, tt.reason)
 		})
 	}
 }

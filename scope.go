@@ -59,7 +59,7 @@ type Scope struct {
 	n      uint8     // how many of inline are in use
 	inline [4]exiter // the oldest exits, so that small scopes do not allocate
 	more   []exiter  // the newer exits once inline is full, oldest first
-	x      *extra    // what few scopes use, allocated on first use
+	extra  *extra    // what few scopes use, allocated on first use
 }
 
 // extra is the part of a Scope that most scopes never use: kept out of line
@@ -75,19 +75,19 @@ type extra struct {
 	keepGoing bool
 }
 
-// extra returns s.x, allocating it if needed. s.mu must be held.
-func (s *Scope) extra() *extra {
-	if s.x == nil {
-		s.x = new(extra)
+// needExtra returns s.extra, allocating it if needed. s.mu must be held.
+func (s *Scope) needExtra() *extra {
+	if s.extra == nil {
+		s.extra = new(extra)
 	}
-	return s.x
+	return s.extra
 }
 
-func (x *extra) idleChan() chan struct{} {
-	if x.idle == nil {
-		x.idle = make(chan struct{})
+func (ex *extra) idleChan() chan struct{} {
+	if ex.idle == nil {
+		ex.idle = make(chan struct{})
 	}
-	return x.idle
+	return ex.idle
 }
 
 // track starts leak tracking for s, which goes from empty to holding an exit.
@@ -95,8 +95,8 @@ func (x *extra) idleChan() chan struct{} {
 // exactly as long as s, so that a Scope on the stack is tracked too, and
 // s itself never escapes for it.
 func (s *Scope) track() {
-	x := s.extra()
-	track(x, &x.leak, "Scope")
+	ex := s.needExtra()
+	track(ex, &ex.leak, "Scope")
 }
 
 // Enter enters m and registers its Exit in s, returning the value m.Enter
@@ -190,8 +190,8 @@ func (s *Scope) Move() *Scope {
 	s.mu.lock()
 	t.inline, t.n, t.more = s.inline, s.n, s.more
 	s.inline, s.n, s.more = [4]exiter{}, 0, nil
-	if s.x != nil {
-		untrack(s.x.leak)
+	if s.extra != nil {
+		untrack(s.extra.leak)
 	}
 	s.mu.unlock()
 	if t.n > 0 && leakHandler.Load() != nil {
@@ -462,7 +462,7 @@ func (n *nested) Exit(err error) error {
 
 // run and bind are the Manager hooks of a Scope, and so of every type that
 // embeds one: self is then the outer value, whose own Enter and Exit count.
-func (s *Scope) run(self, body any) error {
+func (s *Scope) runBlock(self, body any) error {
 	v, x, err := s.bind(self)
 	if err != nil {
 		return err
@@ -504,7 +504,7 @@ var (
 	_ Manager[*Scope] = (*Scope)(nil)
 	_ io.Closer       = (*Scope)(nil)
 	_ ContextExiter   = (*Scope)(nil)
-	_ runner          = (*Scope)(nil)
+	_ blockRunner     = (*Scope)(nil)
 	_ binder[*Scope]  = (*Scope)(nil)
 	_ exiter          = (*nested)(nil)
 	_ ContextExiter   = asIs{}

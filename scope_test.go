@@ -433,23 +433,6 @@ func TestScopeGeneratorAndFuncShared(t *testing.T) {
 	wg.Wait()
 }
 
-func init() {
-	children["scope-crash"] = func() {
-		func() (err error) {
-			var s scope.Scope
-			defer s.Unwind(&err)
-			s.Defer(func() error { return errExit1 })
-			return panickingFunction()
-		}()
-	}
-	children["scope-exit-crash"] = func() {
-		var s scope.Scope
-		s.Defer(func() error { return errExit1 })
-		s.Defer(panickingExit)
-		_ = s.Close()
-	}
-}
-
 //go:noinline
 func panickingExit() error {
 	panic("crash in an exit")
@@ -457,16 +440,30 @@ func panickingExit() error {
 
 func TestScopeCrashOutputKeepsFrames(t *testing.T) {
 	tests := []struct {
-		child, value, frame string
+		name, reason string
+		scenario     func()
+		value, frame string
 	}{
-		{"scope-crash", "crash in the block", "scope_test.panickingFunction("},
-		{"scope-exit-crash", "crash in an exit", "scope_test.panickingExit("},
+		{"block panics", "Unwind resumes the block's panic from inside its deferred call", func() {
+			_ = func() (err error) {
+				var s scope.Scope
+				defer s.Unwind(&err)
+				s.Defer(func() error { return errExit1 })
+				return panickingFunction()
+			}()
+		}, "crash in the block", "scope_test.panickingFunction("},
+		{"exit panics", "the unwinding resumes an exit's panic on top of its frames", func() {
+			var s scope.Scope
+			s.Defer(func() error { return errExit1 })
+			s.Defer(panickingExit)
+			_ = s.Close()
+		}, "crash in an exit", "scope_test.panickingExit("},
 	}
 	for _, tt := range tests {
-		t.Run(tt.child, func(t *testing.T) {
-			out, err := runChild(t, tt.child)
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := inChild(t, tt.scenario)
 			require.Error(t, err, "the child crashes")
-			assert.Contains(t, out, "panic: "+tt.value+" [recovered, repanicked]")
+			assert.Contains(t, out, "panic: "+tt.value+" [recovered, repanicked]", tt.reason)
 			assert.Contains(t, out, tt.frame, "the crash output names the panicking function")
 		})
 	}

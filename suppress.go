@@ -52,8 +52,8 @@ func (s *suppressor) Exit(err error) error {
 
 // filter returns err without its matching parts, and whether it removed any.
 func (s *suppressor) filter(err error) (error, bool) {
-	group, ok := err.(interface{ Unwrap() []error })
-	if !ok {
+	ps := parts(err)
+	if ps == nil {
 		if s.matches(err) {
 			return nil, true
 		}
@@ -63,7 +63,7 @@ func (s *suppressor) filter(err error) (error, bool) {
 		kept    []error
 		changed bool
 	)
-	for _, part := range group.Unwrap() {
+	for _, part := range ps {
 		if part == nil {
 			continue
 		}
@@ -96,7 +96,7 @@ func (s *suppressor) matches(err error) bool {
 			}
 		}
 		switch e := err.(type) {
-		case interface{ Unwrap() []error }:
+		case combination:
 			matched := false
 			for _, part := range e.Unwrap() {
 				if part == nil {

@@ -115,7 +115,7 @@ type level struct {
 // outcome already holds is left to the caller.
 func (s *Scope) unwind(u unwinding) error {
 	u.top.seen = begin(s)
-	final := u.run(s)
+	final := u.runExits(s)
 	if pe := firstPanic(final); pe != nil && slices.Contains(u.raised, pe) {
 		// An owned goroutine panicked and nothing replaced it: the panic
 		// resumes here, in the goroutine that unwinds.
@@ -133,7 +133,7 @@ func (s *Scope) unwind(u unwinding) error {
 // exit panics or calls Goexit, guard runs the rest of the unwinding inside
 // its deferred call, on top of the failing exit's frames: this is the only
 // recursion in unwinding, one level per failing exit.
-func (u *unwinding) run(top *Scope) error {
+func (u *unwinding) runExits(top *Scope) error {
 	return guard(func() error {
 		for x := u.next(top); x != nil; x = u.next(top) {
 			u.outcome = u.exit(x, u.outcome)
@@ -144,7 +144,7 @@ func (u *unwinding) run(top *Scope) error {
 			return outcome
 		}
 		u.outcome = apply(u.outcome, outcome)
-		return u.run(top)
+		return u.runExits(top)
 	})
 }
 
@@ -172,7 +172,7 @@ func (u *unwinding) exit(x exiter, outcome error) error {
 func begin(s *Scope) uint32 {
 	s.mu.lock()
 	for s.busy {
-		idle := s.extra().idleChan()
+		idle := s.needExtra().idleChan()
 		s.mu.unlock()
 		<-idle
 		s.mu.lock()
@@ -293,17 +293,17 @@ func (l *level) end(s *Scope) bool {
 		s.mu.unlock() // new registrations: next takes them
 		return false
 	}
-	if x := s.x; x != nil {
-		if x.group != nil && !x.group.done() {
+	if ex := s.extra; ex != nil {
+		if ex.group != nil && !ex.group.done() {
 			s.mu.unlock()
 			l.waited = false // started during the unwinding: wait for them
 			return false
 		}
-		x.group = nil // the next Go starts a group with a fresh context
-		untrack(x.leak)
-		if x.idle != nil {
-			close(x.idle)
-			x.idle = nil
+		ex.group = nil // the next Go starts a group with a fresh context
+		untrack(ex.leak)
+		if ex.idle != nil {
+			close(ex.idle)
+			ex.idle = nil
 		}
 	}
 	s.busy = false
@@ -320,8 +320,8 @@ func (l *level) end(s *Scope) bool {
 func (u *unwinding) waitGoroutines(s *Scope) {
 	s.mu.lock()
 	var g *group
-	if s.x != nil {
-		g = s.x.group
+	if s.extra != nil {
+		g = s.extra.group
 	}
 	s.mu.unlock()
 	if g == nil {

@@ -38,8 +38,8 @@ func With[T any](m Manager[T], body func(T) error) error {
 	if body == nil {
 		panic("scope: With called with a nil body")
 	}
-	if r, ok := m.(runner); ok {
-		return r.run(m, body)
+	if r, ok := m.(blockRunner); ok {
+		return r.runBlock(m, body)
 	}
 	v, err := m.Enter()
 	if err != nil {

@@ -220,26 +220,19 @@ func TestWithResult(t *testing.T) {
 	assert.Zero(t, got, "zero result after a suppressed panic")
 }
 
-func init() {
-	children["with-crash"] = func() {
-		m := scope.Func(func() (int, error) { return 0, nil }, func(int, error) error { return errExit1 })
-		_ = scope.With(m, func(int) error { return panickingFunction() })
-	}
-	children["with-plain-crash"] = func() {
-		m := &plainManager{exit: func(error) error { return errExit1 }}
-		_ = scope.With[int](m, func(int) error { return panickingFunction() })
-	}
-}
-
 //go:noinline
 func panickingFunction() error {
 	panic("crash in the block")
 }
 
 func TestWithCrashOutputKeepsFrames(t *testing.T) {
-	for _, child := range []string{"with-crash", "with-plain-crash"} {
-		t.Run(child, func(t *testing.T) {
-			out, err := runChild(t, child)
+	managers := map[string]scope.Manager[int]{
+		"Func":          scope.Func(func() (int, error) { return 0, nil }, func(int, error) error { return errExit1 }),
+		"plain Manager": &plainManager{exit: func(error) error { return errExit1 }},
+	}
+	for name, m := range managers {
+		t.Run(name, func(t *testing.T) {
+			out, err := inChild(t, func() { _ = scope.With(m, func(int) error { return panickingFunction() }) })
 			var exit interface{ ExitCode() int }
 			require.ErrorAs(t, err, &exit, "the child crashes")
 			assert.Equal(t, 2, exit.ExitCode(), "exit code of an unrecovered panic")
