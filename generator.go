@@ -64,9 +64,7 @@ type generator[T any] struct {
 	// Under With: the state of one run, kept for the next one. A run that
 	// finds it taken (the same generator under With on two goroutines at
 	// once, or nested) makes its own.
-	busy  atomic.Bool
 	state callback[T]
-	runs  atomic.Uint64 // numbers the runs, so that a kept yield knows its own
 
 	// As a coroutine: the sequence iter.Pull runs for every entry, bound
 	// once, and what hands it the entry it is starting (see enter).
@@ -77,16 +75,17 @@ type generator[T any] struct {
 	leak    *leakTracker // see SetLeakHandler; guarded by entered.mu
 }
 
-// run is With over the generator: gen runs on the calling goroutine, with a
-// yield that calls body.
+// runBlock is With over the generator: gen runs on the calling goroutine,
+// with a yield that calls body.
 func (g *generator[T]) runBlock(_, body any) error {
 	cb := &g.state
-	if !g.busy.CompareAndSwap(false, true) {
+	n, ok := cb.claim()
+	if !ok {
 		cb = new(callback[T])
+		n, _ = cb.claim()
 	}
-	defer g.release(cb)
-	n := g.runs.Add(1)
-	cb.reset(n, body.(func(T) error))
+	defer cb.release(n)
+	cb.body = body.(func(T) error)
 	// The only object a run allocates, besides a body that captures
 	// variables: a yield that knows its run, so that one kept after gen
 	// returned runs nothing, even while the state serves a later run.
@@ -99,17 +98,12 @@ func (g *generator[T]) runBlock(_, body any) error {
 	return final
 }
 
-func (g *generator[T]) release(cb *callback[T]) {
-	cb.run.Store(0) // a kept yield now finds no run of its own
-	cb.body, cb.outcome, cb.pe = nil, nil, nil
-	if cb == &g.state {
-		g.busy.Store(false)
-	}
-}
-
 // callback is the state of one generator run under With.
 type callback[T any] struct {
-	run     atomic.Uint64 // the run it serves, 0 between runs
+	// run is odd while a run holds the state, and then that run's number;
+	// even while the state is free. Each claim and release moves it on, so
+	// a number is never used twice.
+	run     atomic.Uint64
 	body    func(T) error
 	outcome error
 	pe      *PanicError
@@ -117,9 +111,20 @@ type callback[T any] struct {
 	extra   bool // yield was called again
 }
 
-func (cb *callback[T]) reset(n uint64, body func(T) error) {
-	cb.body, cb.yielded, cb.extra = body, false, false
-	cb.run.Store(n)
+// claim takes cb for a run and returns the run's number, or reports false if
+// another run holds it.
+func (cb *callback[T]) claim() (uint64, bool) {
+	v := cb.run.Load()
+	if v&1 != 0 || !cb.run.CompareAndSwap(v, v+1) {
+		return 0, false
+	}
+	return v + 1, true
+}
+
+// release frees cb after run n: a yield kept from it finds no run of its own.
+func (cb *callback[T]) release(n uint64) {
+	cb.body, cb.outcome, cb.pe, cb.yielded, cb.extra = nil, nil, nil, false, false
+	cb.run.Store(n + 1)
 }
 
 func (cb *callback[T]) yield(n uint64, v T) error {

@@ -150,10 +150,7 @@ func (s *Scope) Wait() error {
 		panic("scope: Scope.Wait called on a nil *Scope")
 	}
 	s.mu.lock()
-	var g *group
-	if s.extra != nil {
-		g = s.extra.group
-	}
+	g := s.group()
 	s.mu.unlock()
 	if g == nil {
 		return nil

@@ -272,6 +272,28 @@ func TestGoStartedByExit(t *testing.T) {
 	assert.True(t, done.Load())
 }
 
+// TestGoStartedByExitBeforeOlderExits: no exit runs while an owned
+// goroutine runs, also one that a newer exit started.
+func TestGoStartedByExitBeforeOlderExits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			e events
+			s scope.Scope
+		)
+		s.Defer(func() error { e.add("older exit"); return nil })
+		s.Defer(func() error {
+			s.Go(func(context.Context) error {
+				time.Sleep(time.Second)
+				e.add("goroutine done")
+				return nil
+			})
+			return nil
+		})
+		require.NoError(t, s.Close())
+		assert.Equal(t, []string{"goroutine done", "older exit"}, e.get())
+	})
+}
+
 // TestGoStartedDuringShutdown: an accept loop hands a connection to a
 // goroutine of its own while the scope shuts down; no exit runs before that
 // one is done too.

@@ -54,8 +54,7 @@ import (
 // ([Scope.CloseContext]).
 type Scope struct {
 	_      noCopy
-	mu     spinLock  // guards every field below
-	busy   bool      // an unwinding is running
+	mu     spinLock  // guards every field below, and tells whether an unwinding runs
 	n      uint8     // how many of inline are in use
 	inline [4]exiter // the oldest exits, so that small scopes do not allocate
 	more   []exiter  // the newer exits once inline is full, oldest first
@@ -81,6 +80,14 @@ func (s *Scope) needExtra() *extra {
 		s.extra = new(extra)
 	}
 	return s.extra
+}
+
+// group returns s's owned goroutines, if any. s.mu must be held.
+func (s *Scope) group() *group {
+	if s.extra == nil {
+		return nil
+	}
+	return s.extra.group
 }
 
 func (ex *extra) idleChan() chan struct{} {
@@ -283,7 +290,7 @@ func (s *Scope) Unwind(errp *error) {
 	case errp != nil:
 		outcome = *errp
 	}
-	final := s.unwind(unwinding{outcome: blockOutcome(outcome)})
+	final := s.unwind(blockOutcome(outcome))
 	if errp != nil {
 		*errp = final
 	}
@@ -435,7 +442,12 @@ func (s *Scope) exitAs(p any, how frame.Ending, ctx context.Context, err error) 
 		}
 		ctx = detached
 	}
-	final := s.unwind(unwinding{outcome: outcome, ctx: ctx})
+	var final error
+	if ctx == nil {
+		final = s.unwind(outcome)
+	} else {
+		final = s.unwindContext(ctx, outcome)
+	}
 	resume(final, pe)
 	return final
 }
@@ -457,7 +469,7 @@ func (s *Scope) Enter() (*Scope, error) {
 type nested Scope
 
 func (n *nested) Exit(err error) error {
-	return Replace((*Scope)(n).unwind(unwinding{outcome: err}))
+	return Replace((*Scope)(n).unwind(err))
 }
 
 // run and bind are the Manager hooks of a Scope, and so of every type that

@@ -12,22 +12,29 @@ import (
 // This file is the unwinding engine: how a Scope's exits are stored, taken
 // and run, and how owned goroutines and nested scopes take part.
 
-// spinLock guards a Scope's state. It is a word with a version: even while
-// unlocked, odd while locked, one more at every lock and unlock, so an
-// unwinding can tell, with one load and no lock, that nothing was registered
-// since it last looked.
+// spinLock guards a Scope's state. It is one word: a locked bit, the busy bit
+// (an unwinding of the Scope is running), and a version that every unlock
+// moves on. So an unwinding can tell with one load, and no lock, that
+// nothing was registered since it last looked, and end with one
+// compare-and-swap when nothing was.
 //
-// A sync.Mutex would do the same job, but its slow path hands the mutex's
-// address to the runtime, which makes every Scope escape to the heap; this
-// lock's atomics keep a Scope that does not escape otherwise on the stack.
-// The critical sections are a few stores, so a waiter spins briefly, then
-// yields its processor until the holder is done. Nothing blocks while holding
-// it, and no user code runs under it.
+// A sync.Mutex would do the job of the locked bit, but its slow path hands
+// the mutex's address to the runtime, which makes every Scope escape to the
+// heap; this lock's atomics keep a Scope that does not escape otherwise on
+// the stack. The critical sections are a few stores, so a waiter spins
+// briefly, then yields its processor until the holder is done. Nothing
+// blocks while holding it, and no user code runs under it.
 type spinLock struct{ v atomic.Uint32 }
+
+const (
+	lockedBit   = 1
+	busyBit     = 2
+	versionStep = 4
+)
 
 func (l *spinLock) lock() {
 	for i := 0; ; i++ {
-		if v := l.v.Load(); v&1 == 0 && l.v.CompareAndSwap(v, v+1) {
+		if v := l.v.Load(); v&lockedBit == 0 && l.v.CompareAndSwap(v, v|lockedBit) {
 			return
 		}
 		if i >= 4 {
@@ -36,10 +43,28 @@ func (l *spinLock) lock() {
 	}
 }
 
-// unlock unlocks l and returns its version, which the next lock changes.
-func (l *spinLock) unlock() uint32 { return l.v.Add(1) }
+// unlock unlocks l and returns the new word, whose version the next lock
+// changes.
+func (l *spinLock) unlock() uint32 { return l.v.Add(versionStep - lockedBit) }
 
-func (l *spinLock) version() uint32 { return l.v.Load() }
+// word returns l's word: compared with one unlock returned, it tells whether
+// anything locked l since.
+func (l *spinLock) word() uint32 { return l.v.Load() }
+
+// busy reports whether an unwinding runs; l must be locked.
+func (l *spinLock) busy() bool { return l.v.Load()&busyBit != 0 }
+
+// unlockBusy unlocks l and sets (+busyBit) or clears (-busyBit) the busy bit
+// in the same instruction. l must be locked, and busy the other way.
+func (l *spinLock) unlockBusy(change int32) uint32 {
+	return l.v.Add(uint32(versionStep - lockedBit + change))
+}
+
+// endBusy clears the busy bit without locking, if l's word is still seen:
+// nobody locked l since seen was returned by unlock.
+func (l *spinLock) endBusy(seen uint32) bool {
+	return l.v.CompareAndSwap(seen, seen-busyBit+versionStep)
+}
 
 // noCopy makes go vet's copylocks check report a copied Scope.
 type noCopy struct{}
@@ -102,24 +127,37 @@ type level struct {
 	pending []exiter
 	older   [len(Scope{}.inline)]exiter
 	nOlder  int    // how many of older are left
-	seen    uint32 // s.mu's version after the last batch was taken
-	waited  bool   // s's goroutines were waited for since the last batch
+	seen    uint32 // s.mu's word after the last batch was taken
+	plain   bool   // s had no extra then: no goroutines, no leak tracking, nobody waiting
+	group   *group // s's goroutines then
+	waited  bool   // the goroutines were waited for since
 }
 
-// unwind runs every exit of s, newest first, starting from u.outcome, and
-// returns the final outcome. u.ctx is the teardown's context, if it has one.
+// unwind runs every exit of s, newest first, starting from outcome, and
+// returns the final outcome.
 //
 // An exit's panic resumes from inside the unwinding, once every exit has run,
 // unless the final outcome no longer has it first (see guard); an owned
 // goroutine's panic resumes at the end, on the same terms. A panic that
 // outcome already holds is left to the caller.
-func (s *Scope) unwind(u unwinding) error {
-	u.top.seen = begin(s)
+func (s *Scope) unwind(outcome error) error {
+	u := unwinding{outcome: outcome}
+	return s.unwindWith(&u)
+}
+
+// unwindContext is unwind with ctx as the teardown's context.
+func (s *Scope) unwindContext(ctx context.Context, outcome error) error {
+	u := unwinding{outcome: outcome, ctx: ctx}
+	return s.unwindWith(&u)
+}
+
+func (s *Scope) unwindWith(u *unwinding) error {
+	u.top.begin(s)
 	final := u.runExits(s)
-	if pe := firstPanic(final); pe != nil && slices.Contains(u.raised, pe) {
+	if len(u.raised) > 0 && slices.Contains(u.raised, firstPanic(final)) {
 		// An owned goroutine panicked and nothing replaced it: the panic
 		// resumes here, in the goroutine that unwinds.
-		panic(pe.Value)
+		panic(firstPanic(final).Value)
 	}
 	if u.late {
 		if err := u.ctx.Err(); err != nil && !carries(final, err) {
@@ -165,22 +203,19 @@ func (u *unwinding) exit(x exiter, outcome error) error {
 	return apply(outcome, x.Exit(outcome))
 }
 
-// begin starts an unwinding of s: it waits until no other unwinding of s
+// begin starts unwinding s at l: it waits until no other unwinding of s
 // runs, so that unwindings of one Scope run one after the other, each in LIFO
-// order, and marks s busy. It returns s.mu's version while locked: the unlock
-// changes it, so that the unwinding takes the first batch.
-func begin(s *Scope) uint32 {
+// order, marks s busy and takes the first batch.
+func (l *level) begin(s *Scope) {
 	s.mu.lock()
-	for s.busy {
+	for s.mu.busy() {
 		idle := s.needExtra().idleChan()
 		s.mu.unlock()
 		<-idle
 		s.mu.lock()
 	}
-	s.busy = true
-	seen := s.mu.version()
-	s.mu.unlock()
-	return seen
+	l.take(s)
+	l.seen = s.mu.unlockBusy(+busyBit)
 }
 
 // current returns the innermost Scope being unwound, and its level, or nil
@@ -201,14 +236,18 @@ func (u *unwinding) current(top *Scope) (*Scope, *level) {
 // nested Scope when its turn comes.
 func (u *unwinding) next(top *Scope) exiter {
 	for s, l := u.current(top); s != nil; s, l = u.current(top) {
-		if !l.waited {
-			u.waitGoroutines(s)
-			l.waited = true
-		}
-		if s.mu.version() != l.seen {
+		if s.mu.word() != l.seen {
 			s.mu.lock()
 			l.take(s)
 			l.seen = s.mu.unlock()
+		}
+		if !l.waited {
+			// No exit runs while a goroutine of s runs: also one that an
+			// exit or another goroutine started during the unwinding.
+			if l.group != nil {
+				u.waitGoroutines(l.group)
+			}
+			l.waited = true
 		}
 		if x := l.pop(); x != nil {
 			if n, ok := x.(*nested); ok {
@@ -243,18 +282,30 @@ func (u *unwinding) splice(top, s *Scope) {
 			panic("scope: a Scope was entered into itself")
 		}
 	}
-	u.nested = append(u.nested, &level{s: s, seen: begin(s)})
+	l := &level{s: s}
+	l.begin(s)
+	u.nested = append(u.nested, l)
 }
 
-// take moves what is registered in s into l. s.mu must be held.
+// take moves what is registered in s into l, and notes s's goroutines. s.mu
+// must be held.
 func (l *level) take(s *Scope) {
+	l.plain = s.extra == nil
+	if g := s.group(); g != nil && (g != l.group || !g.done()) {
+		l.group, l.waited = g, false
+	}
 	if s.n > 0 {
 		if len(l.pending) == 0 && l.nOlder == 0 {
-			l.nOlder = copy(l.older[:], s.inline[:s.n])
+			// Element by element: for at most four, cheaper than the
+			// runtime's copy and clear.
+			for i := range s.n {
+				l.older[i], s.inline[i] = s.inline[i], nil
+			}
+			l.nOlder = int(s.n)
 		} else {
 			l.pending = append(l.pending, s.inline[:s.n]...)
+			clear(s.inline[:s.n])
 		}
-		clear(s.inline[:s.n])
 		s.n = 0
 	}
 	if len(s.more) > 0 {
@@ -288,15 +339,20 @@ func (l *level) pop() exiter {
 // since the last batch, and no owned goroutine running or unreported. It
 // reports false, and leaves the Scope busy, when there is.
 func (l *level) end(s *Scope) bool {
+	if l.plain && s.mu.endBusy(l.seen) {
+		return true // the common case: one compare-and-swap
+	}
 	s.mu.lock()
 	if s.n > 0 || len(s.more) > 0 {
-		s.mu.unlock() // new registrations: next takes them
+		l.take(s) // registered meanwhile: they run next
+		l.seen = s.mu.unlock()
 		return false
 	}
 	if ex := s.extra; ex != nil {
 		if ex.group != nil && !ex.group.done() {
-			s.mu.unlock()
-			l.waited = false // started during the unwinding: wait for them
+			// Started during the unwinding: wait for them.
+			l.group, l.waited = ex.group, false
+			l.seen = s.mu.unlock()
 			return false
 		}
 		ex.group = nil // the next Go starts a group with a fresh context
@@ -306,8 +362,7 @@ func (l *level) end(s *Scope) bool {
 			ex.idle = nil
 		}
 	}
-	s.busy = false
-	s.mu.unlock()
+	s.mu.unlockBusy(-busyBit)
 	return true
 }
 
@@ -317,16 +372,7 @@ func (l *level) end(s *Scope) bool {
 // TaskGroup do. A deadline in the unwinding's context bounds the wait: past
 // it the goroutines are canceled and waited for, and the deadline is
 // reported.
-func (u *unwinding) waitGoroutines(s *Scope) {
-	s.mu.lock()
-	var g *group
-	if s.extra != nil {
-		g = s.extra.group
-	}
-	s.mu.unlock()
-	if g == nil {
-		return
-	}
+func (u *unwinding) waitGoroutines(g *group) {
 	if u.outcome != nil {
 		g.cancel(errUnwinding)
 	}

@@ -74,27 +74,42 @@ func Direct() Ending {
 }
 
 func direct() Ending {
-	var buf [8]uintptr
-	// Skip direct's return address into Direct and Direct's into M.
-	n := fpcallers(2, buf[:])
-	if n < 0 {
+	var buf [2]uintptr                    // M's caller and the runner
+	if fpcallers(2, buf[:]) != len(buf) { // skip direct's and Direct's return addresses
 		return unknown
 	}
-	pcs := buf[:n]
-	i := skipTransparent(pcs, 0)
-	if i >= len(pcs) {
-		return unknown
-	}
-	switch kindOf(pcs[i]) {
+	switch k := kindOf(buf[0]); k {
 	case kindDeferwrap:
-		j := skipTransparent(pcs, i+1)
-		if j >= len(pcs) {
-			return unknown
-		}
-		return runner(pcs[j])
+		return runner(kindOf(buf[1]))
 	case kindGopanic:
 		// No wrapper: `defer f()` of a method value, which the compiler
 		// runs without one. The runner is right above.
+		return Panicking
+	case kindGoexit:
+		return Goexiting
+	case kindTransparent:
+		return directThroughWrappers() // a method value's wrapper between: rare
+	}
+	return Returned
+}
+
+// directThroughWrappers is direct when method value wrappers come between M
+// and the deferred call's wrapper.
+func directThroughWrappers() Ending {
+	var buf [8]uintptr
+	// Skip the return addresses into direct, Direct and M.
+	n := fpcallers(3, buf[:])
+	i := 0
+	for i < n && kindOf(buf[i]) == kindTransparent {
+		i++
+	}
+	if i+1 >= n {
+		return unknown
+	}
+	switch kindOf(buf[i]) {
+	case kindDeferwrap:
+		return runner(kindOf(buf[i+1]))
+	case kindGopanic:
 		return Panicking
 	case kindGoexit:
 		return Goexiting
@@ -115,8 +130,16 @@ func Walk() Ending {
 }
 
 func walkUp() Ending {
-	var buf [32]uintptr
-	pcs := buf[:]
+	// Deferred directly, the answer is in the first two frames: M's caller,
+	// the wrapper, and the wrapper's caller, the runner.
+	var buf [2]uintptr
+	if fpcallers(2, buf[:]) == len(buf) && kindOf(buf[0]) == kindDeferwrap {
+		if k := kindOf(buf[1]); k != kindTransparent {
+			return runner(k)
+		}
+	}
+	var more [16]uintptr
+	pcs := more[:]
 	for {
 		// Skip walkUp's return address into Walk and Walk's into M.
 		n := fpcallers(2, pcs)
@@ -128,7 +151,7 @@ func walkUp() Ending {
 		}
 		// Deeper than pcs holds: read further up (rare: a deep stack of
 		// plain calls between a deferred call and M).
-		pcs = make([]uintptr, 4*len(pcs))
+		pcs = make([]uintptr, 8*len(pcs))
 	}
 }
 
@@ -139,11 +162,14 @@ func walk(pcs []uintptr, complete bool) (Ending, bool) {
 	for i, pc := range pcs {
 		switch kindOf(pc) {
 		case kindDeferwrap:
-			j := skipTransparent(pcs, i+1)
+			j := i + 1
+			for j < len(pcs) && kindOf(pcs[j]) == kindTransparent {
+				j++
+			}
 			if j == len(pcs) {
 				return unknown, complete
 			}
-			return runner(pcs[j]), true
+			return runner(kindOf(pcs[j])), true
 		case kindGopanic:
 			return Panicking, true
 		case kindGoexit:
@@ -155,10 +181,10 @@ func walk(pcs []uintptr, complete bool) (Ending, bool) {
 	return Returned, complete
 }
 
-// runner classifies the function that called a deferred call's wrapper, from
-// the return address pc into it.
-func runner(pc uintptr) Ending {
-	switch kindOf(pc) {
+// runner says how a deferred call runs from the kind of the function that
+// called its wrapper.
+func runner(k kind) Ending {
+	switch k {
 	case kindGopanic:
 		return Panicking
 	case kindGoexit:
@@ -168,14 +194,7 @@ func runner(pc uintptr) Ending {
 		// calling a wrapper: F is itself deferred and returning normally.)
 		return Returned
 	}
-	return unknown // a runtime function this package does not know
-}
-
-func skipTransparent(pcs []uintptr, i int) int {
-	for i < len(pcs) && kindOf(pcs[i]) == kindTransparent {
-		i++
-	}
-	return i
+	return unknown // a runtime function this package does not know, or a wrapper
 }
 
 var fallbacks atomic.Uint64
@@ -237,13 +256,17 @@ var kinds [512]atomic.Uint64
 const kindShift = 61
 
 func kindOf(pc uintptr) kind {
-	slot := &kinds[(pc>>2)%uintptr(len(kinds))]
-	if v := slot.Load(); v != 0 && uintptr(v&(1<<kindShift-1)) == pc {
+	// An empty slot never matches: no return address is 0.
+	if v := kinds[pc>>2&uintptr(len(kinds)-1)].Load(); v&(1<<kindShift-1) == uint64(pc) {
 		return kind(v >> kindShift)
 	}
+	return classifyAndCache(pc)
+}
+
+func classifyAndCache(pc uintptr) kind {
 	k := classify(pc)
 	if uint64(pc)>>kindShift == 0 {
-		slot.Store(uint64(pc) | uint64(k)<<kindShift)
+		kinds[(pc>>2)%uintptr(len(kinds))].Store(uint64(pc) | uint64(k)<<kindShift)
 	}
 	return k
 }
