@@ -1,7 +1,10 @@
-package sqltx
+package failclosed
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"testing"
@@ -9,9 +12,39 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	_ "modernc.org/sqlite"
 
 	"github.com/go-scope/scope"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var errBody = errors.New("body failed")
+
+// open returns a new database with an empty table, closed at the end of the
+// test.
+func open(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "test.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, db.Close()) })
+	_, err = db.Exec(`CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL)`)
+	require.NoError(t, err)
+	return db
+}
+
+func insert(tx *sql.Tx) error {
+	_, err := tx.Exec(`INSERT INTO items (name) VALUES ('a')`)
+	return err
+}
+
+func countItems(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var n int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM items`).Scan(&n))
+	return n
+}
 
 // The shapes of Unwind's and Close's doc tables over a real SQLite
 // transaction: a row inserted in the block must be committed when the
