@@ -117,7 +117,9 @@ func tempPrefix(name string) string { return "." + filepath.Base(name) + ".tmp" 
 // RemoveAtomicTemps removes the temporary files that [WriteFileAtomic] left
 // beside name when a crash interrupted it, and returns their paths. It
 // removes only regular files named as WriteFileAtomic names them for name
-// ("." + the base of name + ".tmp" + digits), however new.
+// ("." + the base of name + ".tmp" + digits), however new. The base of name
+// may be a pattern, as [filepath.Match] takes it, to clean up after several
+// names at once: RemoveAtomicTemps(filepath.Join(dir, "backup-*.gz")).
 //
 // Call it only when no WriteFileAtomic of name can be running, in this
 // process or another (while holding the lock that keeps writers apart, as
@@ -128,15 +130,17 @@ func RemoveAtomicTemps(name string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, prefix := filepath.Dir(abs), tempPrefix(abs)
+	dir, base := filepath.Split(abs)
+	if _, err := filepath.Match(base, ""); err != nil {
+		return nil, err
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	var removed []string
 	for _, e := range entries {
-		digits, ok := strings.CutPrefix(e.Name(), prefix)
-		if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" || !e.Type().IsRegular() {
+		if !e.Type().IsRegular() || !isTempOf(e.Name(), base) {
 			continue
 		}
 		path := filepath.Join(dir, e.Name())
@@ -146,6 +150,21 @@ func RemoveAtomicTemps(name string) ([]string, error) {
 		removed = append(removed, path)
 	}
 	return removed, nil
+}
+
+// isTempOf reports whether file is a temporary file of WriteFileAtomic for a
+// name whose base matches pattern.
+func isTempOf(file, pattern string) bool {
+	i := strings.LastIndex(file, ".tmp")
+	if !strings.HasPrefix(file, ".") || i < 1 {
+		return false
+	}
+	digits := file[i+len(".tmp"):]
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return false
+	}
+	matched, _ := filepath.Match(pattern, file[1:i])
+	return matched
 }
 
 // discard closes and removes a temporary file that is not to be published.

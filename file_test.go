@@ -324,3 +324,18 @@ func TestRemoveAtomicTempsMissingDir(t *testing.T) {
 	_, err := scope.RemoveAtomicTemps(filepath.Join(t.TempDir(), "no", "f"))
 	assert.ErrorIs(t, err, fs.ErrNotExist)
 }
+
+func TestRemoveAtomicTempsPattern(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{
+		".backup-1.gz.tmp123", ".backup-2.gz.tmp9", // temporary files of two archives
+		"backup-1.gz", ".backup-1.gz.tmpx", ".other.gz.tmp1", // an archive, and two that are not
+	} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), nil, 0o600))
+	}
+	removed, err := scope.RemoveAtomicTemps(filepath.Join(dir, "backup-*.gz"))
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{filepath.Join(dir, ".backup-1.gz.tmp123"), filepath.Join(dir, ".backup-2.gz.tmp9")}, removed)
+	_, err = scope.RemoveAtomicTemps(filepath.Join(dir, "[bad"))
+	assert.ErrorIs(t, err, filepath.ErrBadPattern)
+}

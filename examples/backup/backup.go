@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"database/sql"
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,24 +25,56 @@ import (
 
 // summary is what one backup did.
 type summary struct {
-	archive  string
-	bytes    int64
-	tables   int
-	rows     int
-	verified int
-	removed  int
+	archive   string // its absolute path
+	bytes     int64
+	tables    int
+	rows      int
+	schema    map[string]int // schema entries by type: table, index, view, trigger
+	entries   int            // schema entries in all
+	cleaned   []string       // temporary files of killed runs, removed
+	removed   []string       // old archives, pruned
+	notPruned bool           // interrupted after publishing
 }
 
-// backup takes the lock, writes a new archive, checks it, and prunes old
-// ones. Everything it holds lives in one Scope.
-func backup(ctx context.Context, c config, progress io.Writer) (sum summary, err error) {
-	var s scope.Scope
-	defer s.Unwind(&err)
+// pausePhase, set by the tests, makes the run stop in a phase and wait there
+// for an interrupt, so that a signal can be sent in that very phase.
+var pausePhase = os.Getenv("BACKUP_TEST_PAUSE_IN")
 
-	if err := os.MkdirAll(c.out, 0o755); err != nil {
+// pause waits for ctx if the tests asked to pause in phase.
+func pause(ctx context.Context, phase string, progress io.Writer) error {
+	if pausePhase != phase {
+		return nil
+	}
+	fmt.Fprintf(progress, "paused in %s\n", phase)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// backup checks the database, takes the lock, writes and verifies a new
+// archive, publishes it, and prunes old ones.
+func backup(ctx context.Context, c config, progress io.Writer) (sum summary, err error) {
+	// Refuse what is not a SQLite database before creating anything.
+	db, err := checkDatabase(c.db)
+	if err != nil {
 		return sum, err
 	}
-	if _, err := scope.Enter(&s, scope.TryFileLock(filepath.Join(c.out, ".backup.lock"))); err != nil {
+	out, err := filepath.Abs(c.out)
+	if err != nil {
+		return sum, err
+	}
+
+	var s scope.Scope
+	defer s.Unwind(&err)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return sum, err
+	}
+	if _, err := scope.Enter(&s, scope.TryFileLock(filepath.Join(out, ".backup.lock"))); err != nil {
+		return sum, err
+	}
+	// The lock proves that no run is writing: whatever temporary file is
+	// there was left by one that was killed.
+	pattern := filepath.Join(out, "backup-*.jsonl.gz")
+	if sum.cleaned, err = scope.RemoveAtomicTemps(pattern); err != nil {
 		return sum, err
 	}
 	if c.hold > 0 {
@@ -50,7 +84,8 @@ func backup(ctx context.Context, c config, progress io.Writer) (sum summary, err
 			return sum, ctx.Err()
 		}
 	}
-	if sum, err = writeArchive(ctx, c, progress); err != nil {
+	sum.archive = filepath.Join(out, "backup-"+time.Now().UTC().Format("20060102T150405.000000000Z")+".jsonl.gz")
+	if err := writeArchive(ctx, db, sum.archive, c, progress, &sum); err != nil {
 		return sum, err
 	}
 	info, err := os.Stat(sum.archive)
@@ -58,54 +93,116 @@ func backup(ctx context.Context, c config, progress io.Writer) (sum summary, err
 		return sum, err
 	}
 	sum.bytes = info.Size()
-	if sum.verified, err = countArchive(sum.archive); err != nil {
-		return sum, fmt.Errorf("verify %s: %w", sum.archive, err)
+	// Published and complete: a success, whatever comes now.
+	if ctx.Err() != nil {
+		sum.notPruned = true
+		return sum, nil
 	}
-	if sum.verified != sum.rows {
-		return sum, fmt.Errorf("verify %s: %d rows in the archive, %d in the database", sum.archive, sum.verified, sum.rows)
-	}
-	sum.removed, err = prune(c.out, c.keep)
+	sum.removed, err = prune(pattern, c.keep)
 	return sum, err
 }
 
-// writeArchive reads one consistent snapshot of the database in a read
-// transaction and writes it, compressed, with WriteFileAtomic: the archive
-// appears whole or not at all.
-func writeArchive(ctx context.Context, c config, progress io.Writer) (sum summary, err error) {
-	var s scope.Scope
-	defer s.Unwind(&err)
+// sqliteHeader begins every SQLite database file.
+var sqliteHeader = []byte("SQLite format 3\x00")
 
-	if _, err := os.Stat(c.db); err != nil {
-		return sum, err // sql.Open would create an empty database
-	}
-	db, err := sql.Open("sqlite", "file:"+c.db+"?mode=ro")
+// checkDatabase returns the data source name that opens the database at path
+// read-only, or an error naming the file if it is not a SQLite database.
+func checkDatabase(path string) (string, error) {
+	abs, err := filepath.Abs(path)
 	if err != nil {
-		return sum, err
+		return "", err
 	}
-	s.Defer(db.Close)
-	tx, err := scope.Enter(&s, scope.Tx(ctx, db, &sql.TxOptions{ReadOnly: true}))
-	if err != nil {
-		return sum, err
+	info, err := os.Stat(abs)
+	switch {
+	case err != nil:
+		return "", err
+	case info.IsDir():
+		return "", fmt.Errorf("%s: a directory, not a SQLite database", path)
+	case info.Size() == 0:
+		return "", fmt.Errorf("%s: an empty file, not a SQLite database", path)
 	}
-	sum.archive = filepath.Join(c.out, "backup-"+time.Now().UTC().Format("20060102T150405.000000000Z")+".jsonl.gz")
-	f, err := scope.Enter(&s, scope.WriteFileAtomic(sum.archive, 0o644))
-	if err != nil {
-		return sum, err
+	header := make([]byte, len(sqliteHeader))
+	err = scope.With(scope.Open(abs), func(f *os.File) error {
+		_, err := io.ReadFull(f, header)
+		return err
+	})
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return "", err
 	}
-	// Entered after the file, so closed before it is published: the gzip
-	// trailer is in the archive when it appears.
-	gz, err := scope.Enter(&s, scope.Closing(gzip.NewWriter(f)))
-	if err != nil {
-		return sum, err
+	if !bytes.Equal(header, sqliteHeader) {
+		return "", fmt.Errorf("%s: not a SQLite database", path)
 	}
-	sum.tables, sum.rows, err = dump(ctx, tx, gz, c, progress)
-	return sum, err
+	return fileDSN(abs, "ro"), nil
 }
 
-// line is one line of an archive: a table's schema, or one of its rows.
+// fileDSN is a SQLite URI for the file at abs, an absolute path: every
+// character that a URI reserves (?, #, %, spaces) is escaped, so the name
+// reaches SQLite as it is.
+func fileDSN(abs, mode string) string {
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: "mode=" + mode}
+	return u.String()
+}
+
+// writeArchive writes a snapshot of the database into a new archive at name:
+// the snapshot is read in one read transaction, which ends before anything is
+// published; the archive is then read back and compared with what was
+// written, and published only if it matches and the run was not interrupted.
+func writeArchive(ctx context.Context, dsn, name string, c config, progress io.Writer, sum *summary) error {
+	return scope.With(scope.WriteFileAtomic(name, 0o644), func(f *os.File) error {
+		gz := gzip.NewWriter(f)
+		written, err := snapshot(ctx, dsn, gz, c, progress)
+		if err != nil {
+			return err
+		}
+		if err := gz.Close(); err != nil {
+			return err
+		}
+		if err := pause(ctx, "verify", progress); err != nil {
+			return err
+		}
+		read, err := countArchive(ctx, f.Name())
+		if err != nil {
+			return fmt.Errorf("verify %s: %w", name, err)
+		}
+		if !equalCounts(read, written) {
+			return fmt.Errorf("verify %s: it holds %v, the database %v", name, read, written)
+		}
+		sum.tables, sum.rows, sum.schema, sum.entries = written.tables(), written.rows, written.schema, written.entries()
+		return ctx.Err() // interrupted now: nothing is published
+	})
+}
+
+// counts is what an archive holds.
+type counts struct {
+	rows   int
+	schema map[string]int
+}
+
+func (n counts) tables() int { return n.schema["table"] }
+
+func (n counts) entries() int {
+	total := 0
+	for _, k := range n.schema {
+		total += k
+	}
+	return total
+}
+
+func (n counts) String() string {
+	return fmt.Sprintf("%d rows, %d tables, %d indexes, %d views, %d triggers",
+		n.rows, n.schema["table"], n.schema["index"], n.schema["view"], n.schema["trigger"])
+}
+
+func equalCounts(a, b counts) bool {
+	return a.rows == b.rows && fmt.Sprint(a.schema) == fmt.Sprint(b.schema)
+}
+
+// line is one line of an archive: a schema entry, or a row of a table.
 type line struct {
-	Table string  `json:"table"`
+	Type  string  `json:"type,omitempty"` // table, index, view, trigger
+	Name  string  `json:"name,omitempty"`
 	SQL   string  `json:"sql,omitempty"`
+	Table string  `json:"table,omitempty"`
 	Row   []value `json:"row,omitempty"`
 }
 
@@ -118,61 +215,148 @@ type value struct {
 	B *string  `json:"b,omitempty"` // base64
 }
 
-func dump(ctx context.Context, tx *sql.Tx, w io.Writer, c config, progress io.Writer) (tables, rows int, err error) {
-	type table struct{ name, sql string }
-	var ts []table
-	rs, err := tx.QueryContext(ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+// entry is one object of the database's schema.
+type entry struct{ typ, name, table, sql string }
+
+// quote quotes an SQL identifier, whatever it holds.
+func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// snapshot writes the database's schema and rows to w in one read
+// transaction, in the order a restore needs them: tables, their rows, then
+// indexes, views and triggers (after the rows, so that restoring fires no
+// trigger), each kind in the order it was created.
+func snapshot(ctx context.Context, dsn string, w io.Writer, c config, progress io.Writer) (n counts, err error) {
+	n.schema = map[string]int{}
+	var s scope.Scope
+	defer s.Unwind(&err)
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return 0, 0, err
+		return n, err
 	}
-	for rs.Next() {
-		var t table
-		if err := rs.Scan(&t.name, &t.sql); err != nil {
-			rs.Close()
-			return 0, 0, err
-		}
-		ts = append(ts, t)
+	s.Defer(db.Close)
+	tx, err := scope.Enter(&s, scope.Tx(ctx, db, &sql.TxOptions{ReadOnly: true}))
+	if err != nil {
+		return n, err
 	}
-	if err := rs.Close(); err != nil {
-		return 0, 0, err
+	entries, err := schema(ctx, tx)
+	if err != nil {
+		return n, err
 	}
 	total := 0
-	for _, t := range ts {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM "`+t.name+`"`).Scan(&n); err != nil {
-			return 0, 0, err
+	var tables []string
+	for _, e := range entries {
+		if e.typ == "table" {
+			tables = append(tables, e.name)
 		}
-		total += n
+	}
+	if hasSequence(ctx, tx) {
+		tables = append(tables, "sqlite_sequence") // AUTOINCREMENT counters: rows only
+	}
+	for _, t := range tables {
+		var k int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+quote(t)).Scan(&k); err != nil {
+			return n, err
+		}
+		total += k
 	}
 
+	p := &progressLine{w: progress, on: c.progress, total: total}
+	defer p.end()
 	enc := json.NewEncoder(w)
-	for _, t := range ts {
-		if err := enc.Encode(line{Table: t.name, SQL: t.sql}); err != nil {
-			return tables, rows, err
+	for _, e := range entries {
+		if e.typ != "table" {
+			continue
 		}
-		tables++
-		err := dumpTable(ctx, tx, enc, t.name, func() error {
-			rows++
-			if c.progress && (rows%500 == 0 || rows == total) {
-				fmt.Fprintf(progress, "\rrows %d/%d", rows, total)
-				if rows == total {
-					fmt.Fprintln(progress)
-				}
-			}
-			if rows == c.failAfter {
-				return fmt.Errorf("injected failure after %d rows", rows)
+		if err := enc.Encode(line{Type: e.typ, Name: e.name, SQL: e.sql}); err != nil {
+			return n, err
+		}
+		n.schema[e.typ]++
+	}
+	if err := pause(ctx, "dump", progress); err != nil {
+		return n, err
+	}
+	if c.failAfter == 0 {
+		return n, errors.New("injected failure after 0 rows")
+	}
+	for _, t := range tables {
+		err := dumpTable(ctx, tx, enc, t, func() error {
+			n.rows++
+			p.show(n.rows)
+			if n.rows == c.failAfter {
+				return fmt.Errorf("injected failure after %d rows", n.rows)
 			}
 			return nil
 		})
 		if err != nil {
-			return tables, rows, err
+			return n, err
 		}
 	}
-	return tables, rows, nil
+	for _, e := range entries {
+		if e.typ == "table" {
+			continue
+		}
+		if err := enc.Encode(line{Type: e.typ, Name: e.name, SQL: e.sql}); err != nil {
+			return n, err
+		}
+		n.schema[e.typ]++
+	}
+	return n, nil
+}
+
+// schema returns the database's schema entries in the order they were
+// created. It refuses virtual tables, whose contents it cannot restore.
+func schema(ctx context.Context, tx *sql.Tx) ([]entry, error) {
+	rs, err := tx.QueryContext(ctx, `SELECT type, name, tbl_name, sql FROM sqlite_master
+		WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY rowid`)
+	if err != nil {
+		return nil, err
+	}
+	var entries []entry
+	for rs.Next() {
+		var e entry
+		if err := rs.Scan(&e.typ, &e.name, &e.table, &e.sql); err != nil {
+			return nil, errors.Join(err, rs.Close())
+		}
+		if e.typ == "table" && strings.HasPrefix(strings.ToUpper(e.sql), "CREATE VIRTUAL TABLE") {
+			return nil, errors.Join(fmt.Errorf("table %s is a virtual table: not supported", quote(e.name)), rs.Close())
+		}
+		entries = append(entries, e)
+	}
+	return entries, errors.Join(rs.Err(), rs.Close())
+}
+
+// hasSequence reports whether the database has AUTOINCREMENT counters.
+func hasSequence(ctx context.Context, tx *sql.Tx) bool {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'`).Scan(&n)
+	return err == nil && n == 1
+}
+
+// progressLine shows how many rows are done on a terminal, and always ends
+// its line, also when the run fails.
+type progressLine struct {
+	w     io.Writer
+	on    bool
+	total int
+	open  bool
+}
+
+func (p *progressLine) show(rows int) {
+	if p.on && (rows%500 == 0 || rows == p.total) {
+		fmt.Fprintf(p.w, "\rrows %d/%d", rows, p.total)
+		p.open = true
+	}
+}
+
+func (p *progressLine) end() {
+	if p.open {
+		fmt.Fprintln(p.w)
+		p.open = false
+	}
 }
 
 func dumpTable(ctx context.Context, tx *sql.Tx, enc *json.Encoder, name string, each func() error) (err error) {
-	rs, err := tx.QueryContext(ctx, `SELECT * FROM "`+name+`"`)
+	rs, err := tx.QueryContext(ctx, `SELECT * FROM `+quote(name))
 	if err != nil {
 		return err
 	}
@@ -201,7 +385,10 @@ func dumpTable(ctx context.Context, tx *sql.Tx, enc *json.Encoder, name string, 
 			return err
 		}
 	}
-	return rs.Err()
+	if err := rs.Err(); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 func encode(v any) value {
@@ -233,12 +420,16 @@ func (v value) decode() (any, error) {
 	return nil, nil
 }
 
-// readArchive calls fn for each line of the archive at name.
-func readArchive(name string, fn func(line) error) error {
+// readArchive calls fn for each line of the archive at name, until ctx is
+// done.
+func readArchive(ctx context.Context, name string, fn func(line) error) error {
 	return scope.With(scope.Open(name), func(f *os.File) error {
 		return scope.With(gzipReader(f), func(gz *gzip.Reader) error {
 			dec := json.NewDecoder(bufio.NewReader(gz))
-			for {
+			for i := 0; ; i++ {
+				if i%1000 == 0 && ctx.Err() != nil {
+					return ctx.Err()
+				}
 				var l line
 				switch err := dec.Decode(&l); {
 				case errors.Is(err, io.EOF):
@@ -261,12 +452,14 @@ func gzipReader(r io.Reader) scope.Manager[*gzip.Reader] {
 		func(gz *gzip.Reader, _ error) error { return gz.Close() })
 }
 
-// countArchive returns how many rows the archive at name holds.
-func countArchive(name string) (int, error) {
-	n := 0
-	err := readArchive(name, func(l line) error {
-		if l.SQL == "" {
-			n++
+// countArchive returns what the archive at name holds.
+func countArchive(ctx context.Context, name string) (counts, error) {
+	n := counts{schema: map[string]int{}}
+	err := readArchive(ctx, name, func(l line) error {
+		if l.Type != "" {
+			n.schema[l.Type]++
+		} else {
+			n.rows++
 		}
 		return nil
 	})
@@ -278,7 +471,11 @@ func countArchive(name string) (int, error) {
 func restore(ctx context.Context, name, dbPath string) (err error) {
 	var s scope.Scope
 	defer s.Unwind(&err)
-	db, err := sql.Open("sqlite", dbPath)
+	abs, err := filepath.Abs(dbPath)
+	if err != nil {
+		return err
+	}
+	db, err := sql.Open("sqlite", fileDSN(abs, "rwc"))
 	if err != nil {
 		return err
 	}
@@ -287,8 +484,8 @@ func restore(ctx context.Context, name, dbPath string) (err error) {
 	if err != nil {
 		return err
 	}
-	return readArchive(name, func(l line) error {
-		if l.SQL != "" {
+	return readArchive(ctx, name, func(l line) error {
+		if l.Type != "" {
 			_, err := tx.ExecContext(ctx, l.SQL)
 			return err
 		}
@@ -298,42 +495,48 @@ func restore(ctx context.Context, name, dbPath string) (err error) {
 				return err
 			}
 		}
+		if l.Table == "sqlite_sequence" {
+			// The counter the inserted rows set, replaced by the saved one.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sqlite_sequence WHERE name = ?`, args[0]); err != nil {
+				return err
+			}
+		}
 		marks := strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ")
-		_, err := tx.ExecContext(ctx, `INSERT INTO "`+l.Table+`" VALUES (`+marks+`)`, args...)
+		_, err := tx.ExecContext(ctx, `INSERT INTO `+quote(l.Table)+` VALUES (`+marks+`)`, args...)
 		return err
 	})
 }
 
-// archives returns the archives in dir, oldest first.
-func archives(dir string) ([]string, error) {
-	names, err := filepath.Glob(filepath.Join(dir, "backup-*.jsonl.gz"))
-	slices.Sort(names) // the names sort by time
-	return names, err
-}
-
-// prune removes all but the newest keep archives in dir; keep 0 keeps all.
-func prune(dir string, keep int) (int, error) {
+// prune removes all but the newest keep archives matching pattern; keep 0
+// keeps all. It returns the paths it removed.
+func prune(pattern string, keep int) ([]string, error) {
 	if keep <= 0 {
-		return 0, nil
+		return nil, nil
 	}
-	names, err := archives(dir)
+	names, err := filepath.Glob(pattern)
 	if err != nil || len(names) <= keep {
-		return 0, err
+		return nil, err
 	}
+	slices.Sort(names) // the names sort by time
 	old := names[:len(names)-keep]
-	for _, name := range old {
+	for i, name := range old {
 		if err := os.Remove(name); err != nil {
-			return 0, err
+			return old[:i], err
 		}
 	}
-	return len(old), nil
+	return old, nil
 }
 
-// makeDemo makes a database of n rows in two tables at path.
+// makeDemo makes a database of n rows at path: two tables, an index, a view
+// and a trigger.
 func makeDemo(ctx context.Context, path string, n int) (err error) {
 	var s scope.Scope
 	defer s.Unwind(&err)
-	db, err := sql.Open("sqlite", path)
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	db, err := sql.Open("sqlite", fileDSN(abs, "rwc"))
 	if err != nil {
 		return err
 	}
@@ -342,7 +545,11 @@ func makeDemo(ctx context.Context, path string, n int) (err error) {
 		if _, err := tx.ExecContext(ctx, `
 			CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT);
 			CREATE TABLE orders (id INTEGER PRIMARY KEY, customer INTEGER REFERENCES customers(id),
-				amount REAL, note TEXT, receipt BLOB)`); err != nil {
+				amount REAL, note TEXT, receipt BLOB);
+			CREATE INDEX orders_by_customer ON orders(customer);
+			CREATE VIEW big_orders AS SELECT * FROM orders WHERE amount > 1000;
+			CREATE TRIGGER no_negative BEFORE INSERT ON orders WHEN NEW.amount < 0
+				BEGIN SELECT RAISE(ABORT, 'negative amount'); END`); err != nil {
 			return err
 		}
 		customers := n / 5

@@ -8,15 +8,21 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/go-scope/scope"
+	"github.com/go-scope/scope/examples/internal/cli"
 )
 
 func main() {
+	fs := flag.NewFlagSet("files", flag.ContinueOnError)
+	if code, ok := cli.Parse(fs, os.Args[1:]); !ok {
+		os.Exit(code)
+	}
 	if err := run(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "files:", err)
 		os.Exit(1)

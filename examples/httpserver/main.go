@@ -8,6 +8,11 @@
 //
 //	go -C examples run ./httpserver
 //	go -C examples run ./httpserver -serve -addr 127.0.0.1:8080   # until Ctrl-C
+//
+// With -serve, the first Ctrl-C (or SIGTERM) shuts down gracefully: requests
+// in flight get -shutdown-timeout to finish, and the program exits 0 when the
+// shutdown was clean, 1 when the deadline cut requests off. A second Ctrl-C
+// exits at once, with code 130. Usage errors exit 2; -h exits 0.
 package main
 
 import (
@@ -24,18 +29,46 @@ import (
 	"time"
 
 	"github.com/go-scope/scope"
+	"github.com/go-scope/scope/examples/internal/cli"
 )
 
 func main() {
-	ctx, stop := signalContext()
+	ctx, stop := signalContext(os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-// signalContext is canceled by Ctrl-C (SIGINT) or SIGTERM.
-func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+// exitForced is the exit code after a second interrupt.
+const exitForced = 130
+
+// signalContext returns a context that the first Ctrl-C (SIGINT) or SIGTERM
+// cancels, so that the server shuts down gracefully; the second one exits at
+// once, for an operator who will not wait for the shutdown's deadline.
+func signalContext(stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case sig := <-sigs:
+			fmt.Fprintf(stderr, "httpserver: second %v: exiting without waiting for the shutdown\n", sig)
+			os.Exit(exitForced)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
 }
 
 // Server is an http.Server as a scope.Manager. It is also a
@@ -111,16 +144,17 @@ func newClient() (*http.Client, *http.Transport) {
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, tr
 }
 
-// handler serves /hello at once and /slow after a delay, telling started
-// when a slow request has begun.
+// handler serves /hello at once and /slow after a delay. When a slow request
+// begins, it tells started if started has room, and never waits for it.
 func handler(slow time.Duration, started chan<- struct{}) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "hello, world")
 	})
 	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
-		if started != nil {
-			started <- struct{}{}
+		select {
+		case started <- struct{}{}:
+		default:
 		}
 		select {
 		case <-time.After(slow):
@@ -148,8 +182,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 5*time.Second, "how long requests in flight get to finish")
 	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 5*time.Second, "how long a client gets to send its headers")
 	fs.DurationVar(&c.slow, "slow", 300*time.Millisecond, "how long /slow takes")
-	if err := fs.Parse(args); err != nil {
-		return 1
+	if code, ok := cli.Parse(fs, args); !ok {
+		return code
 	}
 	if err := serve(ctx, c, stdout); err != nil {
 		fmt.Fprintln(stderr, "httpserver:", err)

@@ -21,13 +21,96 @@ import (
 
 func TestMain(m *testing.M) {
 	if args, ok := os.LookupEnv("HTTPSERVER_CHILD_ARGS"); ok {
-		os.Exit(func() int {
-			ctx, stop := signalContext()
-			defer stop()
-			return run(ctx, strings.Fields(args), os.Stdout, os.Stderr)
-		}())
+		// Be the program, signal handling included.
+		os.Args = append([]string{"httpserver"}, strings.Fields(args)...)
+		main()
 	}
 	goleak.VerifyTestMain(m)
+}
+
+// serveChild starts the program with -serve and args in a child process and
+// returns it, its base URL, and a reader of the rest of its output.
+func serveChild(t *testing.T, args ...string) (*exec.Cmd, string, *bufio.Reader) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "HTTPSERVER_CHILD_ARGS=-serve "+strings.Join(args, " "))
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	cmd.Stdout, cmd.Stderr = w, w
+	require.NoError(t, cmd.Start())
+	w.Close()
+	t.Cleanup(func() { r.Close(); _ = cmd.Process.Kill() })
+	br := bufio.NewReader(r)
+	line, err := br.ReadString('\n')
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(line, "listening on "), line)
+	return cmd, strings.TrimSpace(strings.TrimPrefix(line, "listening on ")), br
+}
+
+// TestServeSlowRequests: in -serve mode every /slow request completes, not
+// only the first.
+func TestServeSlowRequests(t *testing.T) {
+	cmd, url, r := serveChild(t, "-slow", "50ms")
+	client, tr := newClient()
+	defer tr.CloseIdleConnections()
+	done := make(chan string, 3)
+	for range 3 {
+		go func() {
+			body, err := get(client, url+"/slow")
+			if err != nil {
+				body = err.Error()
+			}
+			done <- body
+		}()
+	}
+	for range 3 {
+		select {
+		case body := <-done:
+			assert.Equal(t, "done after 50ms\n", body)
+		case <-time.After(10 * time.Second):
+			t.Fatal("a /slow request hangs")
+		}
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	rest, _ := io.ReadAll(r)
+	require.NoError(t, cmd.Wait(), "exit code 0 after a clean shutdown:\n%s", rest)
+}
+
+// TestSecondInterruptExitsAtOnce: the first Ctrl-C waits for a slow request,
+// the second exits at once with code 130.
+func TestSecondInterruptExitsAtOnce(t *testing.T) {
+	cmd, url, r := serveChild(t, "-slow", "1m", "-shutdown-timeout", "1m")
+	client, tr := newClient()
+	defer tr.CloseIdleConnections()
+	go func() { _, _ = get(client, url+"/slow") }()
+	time.Sleep(100 * time.Millisecond) // the request is in flight
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	line, err := r.ReadString('\n')
+	require.NoError(t, err)
+	assert.Contains(t, line, "interrupted: shutting down")
+	start := time.Now()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	rest, _ := io.ReadAll(r)
+	require.Error(t, cmd.Wait())
+	assert.Equal(t, exitForced, cmd.ProcessState.ExitCode())
+	assert.Less(t, time.Since(start), 5*time.Second, "not after the shutdown's minute")
+	assert.Contains(t, string(rest), "second interrupt: exiting without waiting for the shutdown")
+}
+
+func TestUsage(t *testing.T) {
+	for _, tt := range []struct {
+		reason string
+		args   []string
+		code   int
+	}{
+		{"-h is not an error", []string{"-h"}, 0},
+		{"an unknown flag is a usage error", []string{"-nope"}, 2},
+		{"so is an argument", []string{"extra"}, 2},
+	} {
+		var out, errOut strings.Builder
+		assert.Equal(t, tt.code, run(context.Background(), tt.args, &out, &errOut), tt.reason)
+		assert.Contains(t, errOut.String(), "-shutdown-timeout", "%s: usage is printed", tt.reason)
+	}
 }
 
 func TestDefaultRunFinishesInFlightRequest(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,11 +20,16 @@ import (
 	"time"
 
 	"github.com/go-scope/scope"
+	"github.com/go-scope/scope/examples/internal/cli"
 )
 
 func main() {
 	if len(os.Args) == 3 && os.Args[1] == "-child" {
 		os.Exit(child(os.Args[2], os.Stdout))
+	}
+	fs := flag.NewFlagSet("locks", flag.ContinueOnError)
+	if code, ok := cli.Parse(fs, os.Args[1:]); !ok {
+		os.Exit(code)
 	}
 	if err := run(os.Stdout, os.Args[0]); err != nil {
 		fmt.Fprintln(os.Stderr, "locks:", err)

@@ -8,6 +8,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,9 +16,14 @@ import (
 	"sync"
 
 	"github.com/go-scope/scope"
+	"github.com/go-scope/scope/examples/internal/cli"
 )
 
 func main() {
+	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
+	if code, ok := cli.Parse(fs, os.Args[1:]); !ok {
+		os.Exit(code)
+	}
 	if err := run(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)

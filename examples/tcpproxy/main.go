@@ -4,14 +4,21 @@
 // proxy built on poll.
 //
 // Each connection's two sockets live in one Scope, with the two goroutines
-// that copy between them: whichever side ends first, both sockets close, and
-// the proxy leaks neither sockets nor goroutines.
+// that copy between them. A side that finishes sending (EOF) is passed on as
+// a half-close (CloseWrite), so a client that shuts down its sending side
+// still reads the reply; both sockets close when both directions are done,
+// on the first error, or when the proxy stops. The proxy leaks neither
+// sockets nor goroutines.
 //
 // With no flags it starts an echo backend of its own, sends two messages
 // through the proxy, prints the log, and exits:
 //
 //	go -C examples run ./tcpproxy
 //	go -C examples run ./tcpproxy -listen 127.0.0.1:9000 -backend 127.0.0.1:5432 -hex
+//
+// Ctrl-C or SIGTERM is reported, closes every connection, and exits 0.
+// Addresses that are not host:port, unknown flags and arguments are usage
+// errors (exit 2); -h exits 0.
 package main
 
 import (
@@ -30,6 +37,7 @@ import (
 	"time"
 
 	"github.com/go-scope/scope"
+	"github.com/go-scope/scope/examples/internal/cli"
 )
 
 func main() {
@@ -82,7 +90,8 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) (err error) {
 	}
 }
 
-// handle proxies one connection until either side ends or ctx is done.
+// handle proxies one connection until both directions are done, one fails,
+// or ctx is done.
 func (p *Proxy) handle(ctx context.Context, id int, client net.Conn) (err error) {
 	var s scope.Scope
 	defer s.Unwind(&err)
@@ -94,25 +103,14 @@ func (p *Proxy) handle(ctx context.Context, id int, client net.Conn) (err error)
 	p.logf(id, "open %s -> %s", client.RemoteAddr(), p.Backend)
 	s.Defer(func() error { p.logf(id, "closed"); return nil })
 
-	// Whichever direction ends first closes both sockets, which ends the
-	// other direction.
-	done := make(chan struct{})
-	var once sync.Once
-	closeBoth := func() {
-		once.Do(func() {
-			client.Close()
-			backend.Close()
-			close(done)
-		})
-	}
-	s.Go(func(context.Context) error { defer closeBoth(); return p.pipe(id, "->", backend, client) })
-	s.Go(func(context.Context) error { defer closeBoth(); return p.pipe(id, "<-", client, backend) })
-	select {
-	case <-done:
-	case <-ctx.Done():
-		closeBoth()
-	}
-	return nil // the Scope waits for both pipes, then closes what is left
+	// Closing both sockets ends both directions: on an error in either,
+	// and when the proxy stops.
+	closeBoth := func() { client.Close(); backend.Close() }
+	stop := context.AfterFunc(ctx, closeBoth)
+	s.Defer(func() error { stop(); return nil })
+	s.Go(func(context.Context) error { return p.pipe(id, "->", backend, client, closeBoth) })
+	s.Go(func(context.Context) error { return p.pipe(id, "<-", client, backend, closeBoth) })
+	return nil // the Scope waits for both directions, then closes the sockets
 }
 
 // dial is a Manager for a connection to addr.
@@ -123,21 +121,34 @@ func dial(ctx context.Context, addr string) scope.Manager[net.Conn] {
 	}, func(c net.Conn, _ error) error { return ignoreClosed(c.Close()) })
 }
 
-// pipe copies from src to dst, logging each chunk, until src ends.
-func (p *Proxy) pipe(id int, dir string, dst io.Writer, src io.Reader) error {
+// pipe copies from src to dst, logging each chunk, until src ends; then it
+// half-closes dst, so that its peer sees the end of what src sent and can
+// still answer. On an error it closes both sockets (fail), which ends the
+// other direction too.
+func (p *Proxy) pipe(id int, dir string, dst, src net.Conn, fail func()) error {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
 			p.chunk(id, dir, buf[:n])
 			if _, werr := dst.Write(buf[:n]); werr != nil {
+				fail()
 				return ignoreClosed(werr)
 			}
 		}
-		if err != nil {
-			if errors.Is(err, io.EOF) {
+		if errors.Is(err, io.EOF) {
+			p.logf(id, "%s end of stream", dir)
+			if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+				if err := cw.CloseWrite(); err != nil {
+					fail() // the peer is gone: nothing more can pass
+				}
 				return nil
 			}
+			fail()
+			return nil
+		}
+		if err != nil {
+			fail()
 			return ignoreClosed(err)
 		}
 	}
@@ -171,17 +182,39 @@ func ignoreClosed(err error) error {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tcpproxy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	listen := fs.String("listen", "127.0.0.1:0", "the address to listen on")
-	backend := fs.String("backend", "", "the address to forward to (default: an echo server of its own)")
+	listen := fs.String("listen", "127.0.0.1:0", "the `host:port` to listen on")
+	backend := fs.String("backend", "", "the `host:port` to forward to (default: an echo server of its own)")
 	hexDump := fs.Bool("hex", false, "log chunks as hex dumps")
-	if err := fs.Parse(args); err != nil {
-		return 1
+	if code, ok := cli.Parse(fs, args); !ok {
+		return code
+	}
+	bad := checkAddr("-listen", *listen)
+	if bad == nil && *backend != "" {
+		bad = checkAddr("-backend", *backend)
+	}
+	if bad != nil {
+		return cli.Usage(fs, bad.Error())
 	}
 	if err := proxy(ctx, *listen, *backend, *hexDump, stdout); err != nil {
 		fmt.Fprintln(stderr, "tcpproxy:", err)
 		return 1
 	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "tcpproxy: interrupted: every connection is closed")
+	}
 	return 0
+}
+
+// checkAddr checks that addr is a host:port with a valid port.
+func checkAddr(flag, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = net.LookupPort("tcp", port)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %q: not a host:port address: %v", flag, addr, err)
+	}
+	return nil
 }
 
 func proxy(ctx context.Context, listen, backend string, hexDump bool, stdout io.Writer) (err error) {
@@ -258,8 +291,10 @@ func serveEcho(ctx context.Context, ln net.Listener) (err error) {
 			stop := context.AfterFunc(ctx, func() { conn.Close() })
 			defer stop()
 			defer conn.Close()
-			_, err := io.Copy(conn, conn)
-			return ignoreClosed(err)
+			// A peer that resets its connection ends that connection,
+			// not the echo server.
+			_, _ = io.Copy(conn, conn)
+			return nil
 		})
 	}
 }
