@@ -68,9 +68,11 @@ func backup(ctx context.Context, c config, progress io.Writer) (sum summary, err
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return sum, err
 	}
-	if _, err := scope.Enter(&s, scope.TryFileLock(filepath.Join(out, ".backup.lock"))); err != nil {
+	meta, lockCtx, err := takeLock(ctx, &s, c, out)
+	if err != nil {
 		return sum, err
 	}
+	ctx = lockCtx // a lost lease stops the work
 	// The lock proves that no run is writing: whatever temporary file is
 	// there was left by one that was killed.
 	pattern := filepath.Join(out, "backup-*.jsonl.gz")
@@ -85,7 +87,7 @@ func backup(ctx context.Context, c config, progress io.Writer) (sum summary, err
 		}
 	}
 	sum.archive = filepath.Join(out, "backup-"+time.Now().UTC().Format("20060102T150405.000000000Z")+".jsonl.gz")
-	if err := writeArchive(ctx, db, sum.archive, c, progress, &sum); err != nil {
+	if err := writeArchive(ctx, db, sum.archive, meta, c, progress, &sum); err != nil {
 		return sum, err
 	}
 	info, err := os.Stat(sum.archive)
@@ -147,9 +149,14 @@ func fileDSN(abs, mode string) string {
 // the snapshot is read in one read transaction, which ends before anything is
 // published; the archive is then read back and compared with what was
 // written, and published only if it matches and the run was not interrupted.
-func writeArchive(ctx context.Context, dsn, name string, c config, progress io.Writer, sum *summary) error {
+func writeArchive(ctx context.Context, dsn, name string, m *meta, c config, progress io.Writer, sum *summary) error {
 	return scope.With(scope.WriteFileAtomic(name, 0o644), func(f *os.File) error {
 		gz := gzip.NewWriter(f)
+		if m != nil {
+			if err := json.NewEncoder(gz).Encode(line{Meta: m}); err != nil {
+				return err
+			}
+		}
 		written, err := snapshot(ctx, dsn, gz, c, progress)
 		if err != nil {
 			return err
@@ -197,8 +204,10 @@ func equalCounts(a, b counts) bool {
 	return a.rows == b.rows && fmt.Sprint(a.schema) == fmt.Sprint(b.schema)
 }
 
-// line is one line of an archive: a schema entry, or a row of a table.
+// line is one line of an archive: what the archive is (first, if any), a
+// schema entry, or a row of a table.
 type line struct {
+	Meta  *meta   `json:"meta,omitempty"`
 	Type  string  `json:"type,omitempty"` // table, index, view, trigger
 	Name  string  `json:"name,omitempty"`
 	SQL   string  `json:"sql,omitempty"`
@@ -456,9 +465,11 @@ func gzipReader(r io.Reader) scope.Manager[*gzip.Reader] {
 func countArchive(ctx context.Context, name string) (counts, error) {
 	n := counts{schema: map[string]int{}}
 	err := readArchive(ctx, name, func(l line) error {
-		if l.Type != "" {
+		switch {
+		case l.Meta != nil:
+		case l.Type != "":
 			n.schema[l.Type]++
-		} else {
+		default:
 			n.rows++
 		}
 		return nil
@@ -485,6 +496,9 @@ func restore(ctx context.Context, name, dbPath string) (err error) {
 		return err
 	}
 	return readArchive(ctx, name, func(l line) error {
+		if l.Meta != nil {
+			return nil
+		}
 		if l.Type != "" {
 			_, err := tx.ExecContext(ctx, l.SQL)
 			return err

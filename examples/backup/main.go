@@ -23,6 +23,11 @@
 // lock, 130 interrupted (Ctrl-C or SIGTERM, honoured in every phase). A run
 // that reports failure leaves no new archive.
 //
+// Runs on several machines that write to one directory (a shared volume)
+// take the lock in PostgreSQL instead, with -lock-db DSN: a lease from
+// github.com/go-scope/scope/pglock, whose fencing token is written into the
+// archive's first line. A lost lease stops the run before it publishes.
+//
 //	go -C examples build -o /tmp/backup ./backup
 //	/tmp/backup -db app.db -out /var/backups/app -keep 7; echo $?
 //
@@ -63,6 +68,7 @@ func main() {
 
 type config struct {
 	db, out   string
+	lockDB    string // a PostgreSQL to take the lock in, instead of a file
 	keep      int
 	failAfter int // fail after this many rows; -1: never
 	hold      time.Duration
@@ -111,6 +117,7 @@ func parse(args []string, stderr io.Writer) (config, int, bool) {
 	fs.IntVar(&c.keep, "keep", 0, "keep only the newest `N` archives (0: keep all)")
 	fs.IntVar(&c.failAfter, "fail-after", -1, "inject a failure after `N` rows, 0 included; -1: never")
 	fs.DurationVar(&c.hold, "hold", 0, "hold the lock this `long` before starting (to try a second run)")
+	fs.StringVar(&c.lockDB, "lock-db", "", "take the lock in the PostgreSQL at this `DSN` (a lease, for runs on several machines) instead of a file in -out")
 	if code, ok := cli.Parse(fs, args); !ok {
 		return c, code, false
 	}

@@ -435,3 +435,55 @@ func TestProgressOnATerminal(t *testing.T) {
 		})
 	}
 }
+
+// pgDSN returns the DSN of the PostgreSQL that the standard PG* variables
+// name (pglock/testdata/start-pg.sh starts one), or skips the test: unless
+// PGLOCK_REQUIRE=1 says a server is required, as CI does.
+func pgDSN(t *testing.T) string {
+	t.Helper()
+	host, port := os.Getenv("PGHOST"), os.Getenv("PGPORT")
+	if host == "" || port == "" {
+		if os.Getenv("PGLOCK_REQUIRE") == "1" {
+			t.Fatal("PGLOCK_REQUIRE=1 and no PGHOST/PGPORT")
+		}
+		t.Skip("no PostgreSQL server: set PGHOST and PGPORT (eval \"$(pglock/testdata/start-pg.sh /tmp/pg)\")")
+	}
+	return fmt.Sprintf("host=%s port=%s user=%s dbname=%s", host, port, os.Getenv("PGUSER"), os.Getenv("PGDATABASE"))
+}
+
+// TestLockInPostgres: with -lock-db, two processes exclude each other through
+// a lease in PostgreSQL, the second exits 75, and the archive says which
+// lease, and which token, made it.
+func TestLockInPostgres(t *testing.T) {
+	dsn := pgDSN(t)
+	_, db, out := demoSetup(t, 300)
+	first, r := startChild(t, []string{"BACKUP_TEST_PAUSE_IN=dump"}, "-lock-db", dsn, "-db", db, "-out", out)
+	waitLine(t, r, "paused in dump")
+
+	code, output := exitCode(t, child("-lock-db", dsn, "-db", db, "-out", out))
+	assert.Equal(t, exitLocked, code, "held in PostgreSQL: the same code as a file lock")
+	assert.Contains(t, output, "another run holds the lock")
+	assert.NoFileExists(t, filepath.Join(out, ".backup.lock"), "no file lock was taken")
+
+	require.NoError(t, first.Process.Signal(syscall.SIGINT))
+	require.Error(t, first.Wait())
+	assert.Equal(t, exitInterrupted, first.ProcessState.ExitCode())
+
+	code, output = exitCode(t, child("-lock-db", dsn, "-db", db, "-out", out))
+	require.Equal(t, exitOK, code, output)
+	names := archives(t, out)
+	require.Len(t, names, 1)
+	var m *meta
+	require.NoError(t, readArchive(context.Background(), names[0], func(l line) error {
+		if m == nil && l.Meta != nil {
+			m = l.Meta
+		}
+		return nil
+	}))
+	require.NotNil(t, m, "the archive's first line says how it was made")
+	assert.Equal(t, "scope-backup:"+out, m.Lock)
+	assert.Positive(t, m.Token, "the lease's fencing token")
+	n, err := countArchive(context.Background(), names[0])
+	require.NoError(t, err)
+	assert.Equal(t, 300, n.rows)
+}
