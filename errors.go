@@ -65,10 +65,7 @@ type replacement struct{ err error }
 // Error says the marker escaped from where it means something; an exit's
 // result that reaches the rules is never shown to users.
 func (r *replacement) Error() string {
-	if r.err == nil {
-		return "scope: Replace(nil) used outside an exit's result"
-	}
-	return "scope: Replace used outside an exit's result: " + r.err.Error()
+	return describe("scope: Replace(nil) used outside an exit's result", "scope: Replace used outside an exit's result: ", r.err)
 }
 
 func (r *replacement) Unwrap() error { return r.err }
@@ -79,10 +76,17 @@ func (r *replacement) Unwrap() error { return r.err }
 type misplaced struct{ err error }
 
 func (m *misplaced) Error() string {
-	if m.err == nil {
-		return "scope: block returned Replace(nil); only an exit may replace the outcome"
+	return describe("scope: block returned Replace(nil); only an exit may replace the outcome",
+		"scope: block returned Replace(err); only an exit may replace the outcome: ", m.err)
+}
+
+// describe is ifNil when err is nil, and prefix followed by err's text
+// otherwise.
+func describe(ifNil, prefix string, err error) string {
+	if err == nil {
+		return ifNil
 	}
-	return "scope: block returned Replace(err); only an exit may replace the outcome: " + m.err.Error()
+	return prefix + err.Error()
 }
 
 func (m *misplaced) Unwrap() error { return m.err }

@@ -239,7 +239,7 @@ func ExampleScope_Go() {
 			if name == "parse" {
 				return fmt.Errorf("%s: bad input", name)
 			}
-			<-ctx.Done() // canceled by the first failure, or by unwinding
+			<-ctx.Done() // canceled by the first failure
 			return ctx.Err()
 		})
 	}
@@ -513,5 +513,153 @@ func ExampleFileLock() {
 	fmt.Println(err)
 	// Output:
 	// migrating, other processes wait
+	// <nil>
+}
+
+// fakeT is a scope.TestingT that prints what a test would report, as go-cmp's
+// examples do with a fake testing.T: a real test passes its *testing.T.
+type fakeT struct {
+	cleanups []func()
+	failed   bool
+}
+
+func (t *fakeT) Cleanup(f func())  { t.cleanups = append(t.cleanups, f) }
+func (t *fakeT) Error(args ...any) { t.failed = true; fmt.Println(args...) }
+func (t *fakeT) Failed() bool      { return t.failed }
+func (t *fakeT) Helper()           {}
+
+// end runs the cleanups, as the testing package does when a test ends.
+func (t *fakeT) end() {
+	for i := len(t.cleanups) - 1; i >= 0; i-- {
+		t.cleanups[i]()
+	}
+}
+
+// ExampleForTest gives a test a Scope that unwinds when the test ends; a
+// teardown that fails fails the test.
+func ExampleForTest() {
+	t := &fakeT{}
+	s := scope.ForTest(t)
+	dir, err := scope.Enter(s, scope.MkdirTemp("", "fortest"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	s.Defer(func() error { return errors.New("flush: disk full") })
+	fmt.Println("temporary directory exists:", exists(dir))
+	t.end()
+	fmt.Println("after the test:", exists(dir), "failed:", t.Failed())
+	// Output:
+	// temporary directory exists: true
+	// scope: teardown failed: flush: disk full
+	// after the test: false failed: true
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// ExampleNew gives the goroutines of a Scope a context to stop by: a
+// long-running loop stops when it is canceled, and the Scope waits for it
+// before its exits run.
+func ExampleNew() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := scope.New(ctx)
+	s.Defer(func() error { fmt.Println("listener closed"); return nil })
+	s.Go(func(ctx context.Context) error {
+		<-ctx.Done() // an accept loop, until told to stop
+		fmt.Println("accept loop stopped")
+		return nil
+	})
+	cancel()
+	fmt.Println(s.Close())
+	// Output:
+	// accept loop stopped
+	// listener closed
+	// <nil>
+}
+
+// ExampleScope_Wait waits for the goroutines without unwinding, as
+// errgroup.Wait does; the next unwinding still sees their failures.
+func ExampleScope_Wait() {
+	var s scope.Scope
+	var mu sync.Mutex
+	sizes := map[string]int{}
+	for _, name := range []string{"a.txt", "b.txt"} {
+		s.Go(func(context.Context) error {
+			mu.Lock()
+			defer mu.Unlock()
+			sizes[name] = len(name)
+			return nil
+		})
+	}
+	if err := s.Wait(); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Println(sizes["a.txt"]+sizes["b.txt"], s.Close())
+	// Output: 10 <nil>
+}
+
+// ExampleScope_SetLimit runs at most two goroutines at once.
+func ExampleScope_SetLimit() {
+	var s scope.Scope
+	s.SetLimit(2)
+	var running, most int
+	var mu sync.Mutex
+	for range 6 {
+		s.Go(func(context.Context) error {
+			mu.Lock()
+			running++
+			most = max(most, running)
+			mu.Unlock()
+			time.Sleep(time.Millisecond)
+			mu.Lock()
+			running--
+			mu.Unlock()
+			return nil
+		})
+	}
+	fmt.Println(s.Close(), most <= 2)
+	// Output: <nil> true
+}
+
+// ExampleScope_CloseTimeout bounds a shutdown: a goroutine that runs until
+// canceled is waited for until the deadline, then canceled, and the
+// deadline is reported.
+func ExampleScope_CloseTimeout() {
+	var s scope.Scope
+	s.Go(func(ctx context.Context) error {
+		<-ctx.Done() // a worker that finishes only when told to
+		return nil
+	})
+	fmt.Println(s.CloseTimeout(10 * time.Millisecond))
+	// Output: context deadline exceeded
+}
+
+// ExampleRemoveAtomicTemps removes what a crash during WriteFileAtomic left
+// behind, while the lock that keeps writers apart is held.
+func ExampleRemoveAtomicTemps() {
+	dir, err := os.MkdirTemp("", "temps")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	// What a writer killed halfway through leaves.
+	if err := os.WriteFile(filepath.Join(dir, ".report-1.csv.tmp123456"), nil, 0o600); err != nil {
+		fmt.Println(err)
+		return
+	}
+	err = scope.With(scope.TryFileLock(filepath.Join(dir, ".lock")), func(*os.File) error {
+		removed, err := scope.RemoveAtomicTemps(filepath.Join(dir, "report-*.csv"))
+		for _, path := range removed {
+			fmt.Println("removed", filepath.Base(path))
+		}
+		return err
+	})
+	fmt.Println(err)
+	// Output:
+	// removed .report-1.csv.tmp123456
 	// <nil>
 }

@@ -41,15 +41,10 @@ func (m *lockManager[L]) Exit(error) error  { m.l.Unlock(); return nil }
 type mutexManager sync.Mutex
 
 func (m *mutexManager) Enter() (*sync.Mutex, error) {
-	mu := (*sync.Mutex)(m)
-	mu.Lock()
-	return mu, nil
+	(*sync.Mutex)(m).Lock()
+	return (*sync.Mutex)(m), nil
 }
-
-func (m *mutexManager) Exit(error) error {
-	(*sync.Mutex)(m).Unlock()
-	return nil
-}
+func (m *mutexManager) Exit(error) error { (*sync.Mutex)(m).Unlock(); return nil }
 
 // run is With(Lock(&mu), body) written as the hand-written code it replaces.
 // Exit always returns nil, so the rules leave every outcome as the block made
@@ -75,15 +70,10 @@ func RLock(rw *sync.RWMutex) Manager[*sync.RWMutex] {
 type rlockManager sync.RWMutex
 
 func (m *rlockManager) Enter() (*sync.RWMutex, error) {
-	rw := (*sync.RWMutex)(m)
-	rw.RLock()
-	return rw, nil
+	(*sync.RWMutex)(m).RLock()
+	return (*sync.RWMutex)(m), nil
 }
-
-func (m *rlockManager) Exit(error) error {
-	(*sync.RWMutex)(m).RUnlock()
-	return nil
-}
+func (m *rlockManager) Exit(error) error { (*sync.RWMutex)(m).RUnlock(); return nil }
 
 // ContextLocker is a lock that can be waited for with a deadline or
 // cancellation: LockContext returns nil once the lock is held, or the

@@ -321,17 +321,9 @@ func unseenPanic() *PanicError {
 // for a function that failed that way. But its result, the teardown errors,
 // is lost: prefer defer s.Unwind(&err).
 func (s *Scope) Close() error {
-	if s == nil {
-		panic("scope: Scope.Close called on a nil *Scope")
-	}
 	// recover and frame.Direct must be called here, by the deferred call
-	// itself: each public way to unwind repeats these lines.
-	p := recover()
-	how := frame.Panicking
-	if p == nil {
-		how = frame.Direct()
-	}
-	return s.exitAs(p, how, nil, nil)
+	// itself: each public way to unwind calls them as its arguments.
+	return s.exitAs("Close", recover(), frame.Direct(), nil, nil)
 }
 
 // Exit unwinds s with err as the starting outcome and returns the final
@@ -340,15 +332,7 @@ func (s *Scope) Close() error {
 // caller. Deferred directly, Exit adds the function's panic or Goexit to
 // err, as [Scope.Close] does.
 func (s *Scope) Exit(err error) error {
-	if s == nil {
-		panic("scope: Scope.Exit called on a nil *Scope")
-	}
-	p := recover()
-	how := frame.Panicking
-	if p == nil {
-		how = frame.Direct()
-	}
-	return s.exitAs(p, how, nil, err)
+	return s.exitAs("Exit", recover(), frame.Direct(), nil, err)
 }
 
 // ExitContext is [Scope.Exit] with one deadline for the whole teardown: the
@@ -372,56 +356,36 @@ func (s *Scope) Exit(err error) error {
 // Deferred directly, ExitContext sees the function's panic or Goexit as
 // [Scope.Exit] does. ExitContext panics if s or ctx is nil.
 func (s *Scope) ExitContext(ctx context.Context, err error) error {
-	if s == nil {
-		panic("scope: Scope.ExitContext called on a nil *Scope")
-	}
 	if ctx == nil {
 		panic("scope: Scope.ExitContext called with a nil Context")
 	}
-	p := recover()
-	how := frame.Panicking
-	if p == nil {
-		how = frame.Direct()
-	}
-	return s.exitAs(p, how, ctx, err)
+	return s.exitAs("ExitContext", recover(), frame.Direct(), ctx, err)
 }
 
 // CloseContext is [Scope.ExitContext] with a nil starting outcome:
 // [Scope.Close] with a deadline.
 func (s *Scope) CloseContext(ctx context.Context) error {
-	if s == nil {
-		panic("scope: Scope.CloseContext called on a nil *Scope")
-	}
 	if ctx == nil {
 		panic("scope: Scope.CloseContext called with a nil Context")
 	}
-	p := recover()
-	how := frame.Panicking
-	if p == nil {
-		how = frame.Direct()
-	}
-	return s.exitAs(p, how, ctx, nil)
+	return s.exitAs("CloseContext", recover(), frame.Direct(), ctx, nil)
 }
 
 // CloseTimeout is [Scope.CloseContext] with a deadline d from now: the usual
 // way to bound a shutdown.
 func (s *Scope) CloseTimeout(d time.Duration) error {
-	if s == nil {
-		panic("scope: Scope.CloseTimeout called on a nil *Scope")
-	}
-	p := recover()
-	how := frame.Panicking
-	if p == nil {
-		how = frame.Direct()
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	return s.exitAs(p, how, ctx, nil)
+	return s.exitAs("CloseTimeout", recover(), frame.Direct(), ctx, nil)
 }
 
-// exitAs is the unwinding of the public methods above: p is what their
-// recover returned and how says how their deferred call runs, if it is one.
-func (s *Scope) exitAs(p any, how frame.Ending, ctx context.Context, err error) error {
+// exitAs is the unwinding of the public methods above, named method: p is
+// what their recover returned and how says how their deferred call runs, if
+// it is one.
+func (s *Scope) exitAs(method string, p any, how frame.Ending, ctx context.Context, err error) error {
+	if s == nil {
+		panic("scope: Scope." + method + " called on a nil *Scope")
+	}
 	var pe *PanicError
 	outcome := blockOutcome(err)
 	switch {

@@ -1,6 +1,7 @@
 package scope
 
 import (
+	"errors"
 	"reflect"
 
 	"go.uber.org/multierr"
@@ -83,36 +84,45 @@ func (s *suppressor) filter(err error) (error, bool) {
 // before any panic or Goexit, or, when the chain reaches a combination, whether
 // every part of it matches. It is errors.Is with those two stops.
 func (s *suppressor) matches(err error) bool {
-	for err != nil {
+	for ; err != nil; err = errors.Unwrap(err) {
 		if _, ok := err.(*PanicError); ok || err == ErrGoexit {
 			return false
 		}
-		for _, t := range s.targets {
-			if t.comparable && err == t.err {
-				return true
-			}
-			if x, ok := err.(interface{ Is(error) bool }); ok && x.Is(t.err) {
-				return true
-			}
+		if s.matchesLink(err) {
+			return true
 		}
-		switch e := err.(type) {
-		case combination:
-			matched := false
-			for _, part := range e.Unwrap() {
-				if part == nil {
-					continue
-				}
-				if !s.matches(part) {
-					return false
-				}
-				matched = true
-			}
-			return matched
-		case interface{ Unwrap() error }:
-			err = e.Unwrap()
-		default:
-			return false
+		if ps := parts(err); ps != nil {
+			return s.matchesAll(ps)
 		}
 	}
 	return false
+}
+
+// matchesLink reports whether err itself, not what it wraps, is a target.
+func (s *suppressor) matchesLink(err error) bool {
+	for _, t := range s.targets {
+		if t.comparable && err == t.err {
+			return true
+		}
+		if x, ok := err.(interface{ Is(error) bool }); ok && x.Is(t.err) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesAll reports whether every part of a combination matches, and there
+// is one.
+func (s *suppressor) matchesAll(ps []error) bool {
+	matched := false
+	for _, part := range ps {
+		if part == nil {
+			continue
+		}
+		if !s.matches(part) {
+			return false
+		}
+		matched = true
+	}
+	return matched
 }

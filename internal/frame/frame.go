@@ -51,6 +51,7 @@ const (
 	unknown // the frame-pointer chain cannot tell: ask runtime.Callers
 )
 
+// String names the ending, for test output.
 func (e Ending) String() string {
 	switch e {
 	case Panicking:
