@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"sync"
 	"testing"
 
@@ -164,4 +165,12 @@ func TestUnwindNotDeferredDirectlyDuringGoexit(t *testing.T) {
 	})
 	assert.False(t, returned)
 	assert.Same(t, scope.ErrGoexit, seen)
+}
+
+// TestCopiedScopeReported: a Scope must not be copied, and go vet says so.
+func TestCopiedScopeReported(t *testing.T) {
+	out, err := exec.Command("go", "vet", "./testdata/copylock").CombinedOutput()
+	require.Error(t, err, "go vet must fail:\n%s", out)
+	assert.Contains(t, string(out), "passes lock by value: github.com/go-scope/scope.Scope")
+	assert.Contains(t, string(out), "assignment copies lock value to c: github.com/go-scope/scope.Scope")
 }

@@ -24,8 +24,13 @@ import (
 //  4. otherwise the outcome becomes the combination of both, outcome first.
 func apply(outcome, r error) error {
 	if r == nil {
-		return outcome
+		return outcome // the common case, kept small enough to inline
 	}
+	return applyResult(outcome, r)
+}
+
+// applyResult is apply for a result that is not nil: rules 2 to 4.
+func applyResult(outcome, r error) error {
 	if rep, ok := r.(*replacement); ok {
 		return rep.err
 	}
