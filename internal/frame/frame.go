@@ -206,31 +206,30 @@ func Fallbacks() uint64 { return fallbacks.Load() }
 // fallback answers from the logical frames that runtime.Callers gives,
 // wrappers and runtime.deferreturn left out. With direct, only the first
 // frame above M counts, the runner of `defer x.M()`; otherwise a panic or
-// Goexit anywhere above M counts. It must be called by Direct or Walk.
+// Goexit anywhere above M counts. It must be called by Direct or Walk. Its
+// classifications share the cache of the frame-pointer path.
 func fallback(direct bool) Ending {
 	fallbacks.Add(1)
-	var buf [64]uintptr
+	var buf [16]uintptr
 	pcs := buf[:]
+	if direct {
+		pcs = buf[:1]
+	}
 	for {
 		// Skip runtime.Callers, fallback, Direct or Walk, and M.
 		n := runtime.Callers(4, pcs)
-		frames := runtime.CallersFrames(pcs[:n])
-		for {
-			f, more := frames.Next()
-			switch f.Function {
-			case "runtime.gopanic":
+		for _, pc := range pcs[:n] {
+			switch kindOf(pc) {
+			case kindGopanic:
 				return Panicking
-			case "runtime.Goexit":
+			case kindGoexit:
 				return Goexiting
-			}
-			if direct || !more {
-				break
 			}
 		}
 		if direct || n < len(pcs) {
 			return Returned
 		}
-		pcs = make([]uintptr, 4*len(pcs))
+		pcs = make([]uintptr, 8*len(pcs))
 	}
 }
 
