@@ -96,6 +96,7 @@ func backup(ctx context.Context, c config, progress io.Writer) (sum summary, err
 	}
 	sum.bytes = info.Size()
 	// Published and complete: a success, whatever comes now.
+	_ = pause(ctx, "published", progress)
 	if ctx.Err() != nil {
 		sum.notPruned = true
 		return sum, nil

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -390,6 +391,23 @@ func TestInterrupted(t *testing.T) {
 		require.Error(t, cmd.Wait())
 		assert.Equal(t, exitInterrupted, cmd.ProcessState.ExitCode())
 	})
+}
+
+// TestInterruptedAfterPublishing: a Ctrl-C that lands once the archive is
+// published is a success: the archive is complete, and the outcome says so.
+func TestInterruptedAfterPublishing(t *testing.T) {
+	_, db, out := demoSetup(t, 100)
+	cmd, r := startChild(t, []string{"BACKUP_TEST_PAUSE_IN=published"}, "-db", db, "-out", out, "-keep", "1")
+	waitLine(t, r, "paused in published")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	rest, _ := io.ReadAll(r)
+	require.NoError(t, cmd.Wait(), "exit 0:\n%s", rest)
+	assert.Contains(t, string(rest), "old archives were not pruned")
+	names := archives(t, out)
+	require.Len(t, names, 1)
+	n, err := countArchive(context.Background(), names[0])
+	require.NoError(t, err)
+	assert.Equal(t, 100, n.rows, "the published archive is complete")
 }
 
 // TestKilledRunCleanedUp: a run killed with SIGKILL while writing leaves its
