@@ -46,7 +46,7 @@ func (m *mutexManager) Enter() (*sync.Mutex, error) {
 }
 func (m *mutexManager) Exit(error) error { (*sync.Mutex)(m).Unlock(); return nil }
 
-// run is With(Lock(&mu), body) written as the hand-written code it replaces.
+// runBlock is With(Lock(&mu), body) written as the hand-written code it replaces.
 // Exit always returns nil, so the rules leave every outcome as the block made
 // it: an error is returned, a panic goes on with its frames, a Goexit goes
 // on. Only a Replace result from the body needs the treatment it gets

@@ -34,13 +34,13 @@ type exiter interface {
 // The managers of this package take part in With and Enter through two hooks,
 // so that With and Enter never need to know which manager they hold.
 
-// runner is how a Manager of this package runs a With block itself: a Func
+// blockRunner is how a Manager of this package runs a With block itself: a Func
 // hands its entered value straight to its exit, a Generator runs its function
 // with a yield that calls the block. With asks every Manager for it with one
 // assertion to this interface, which, unlike a generic one, costs about a
 // nanosecond when it fails.
 type blockRunner interface {
-	// run is With(self, body): self is the Manager as With was given it
+	// runBlock is With(self, body): self is the Manager as With was given it
 	// (the outer value, for a type that embeds a Scope), body is the
 	// block, a func(T) error.
 	runBlock(self, body any) error

@@ -436,7 +436,7 @@ func (n *nested) Exit(err error) error {
 	return Replace((*Scope)(n).unwind(err))
 }
 
-// run and bind are the Manager hooks of a Scope, and so of every type that
+// runBlock and bind are the Manager hooks of a Scope, and so of every type that
 // embeds one: self is then the outer value, whose own Enter and Exit count.
 func (s *Scope) runBlock(self, body any) error {
 	v, x, err := s.bind(self)
